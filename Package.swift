@@ -1,0 +1,130 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "ceems",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ceems_exporter", targets: ["ceems_exporter"]),
+        .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
+        .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
+        .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
+        .library(name: "CEEMSWeb", targets: ["CEEMSWeb"]),
+        .library(name: "CEEMSExporter", targets: ["CEEMSExporter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-subprocess.git", from: "1.0.2", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: NIO-free core libraries
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CIPMI"),
+        .target(
+            name: "CEEMSCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CEEMSMetrics",
+            dependencies: ["CEEMSCore", "CZlib", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CEEMSLinux",
+            dependencies: ["CEEMSCore"],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: server libraries
+        .target(
+            name: "CEEMSWeb",
+            dependencies: [
+                "CEEMSCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CEEMSExporter",
+            dependencies: [
+                "CEEMSCore", "CEEMSMetrics", "CEEMSLinux", "CEEMSWeb", "CIPMI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: executables
+        .executableTarget(
+            name: "ceems_exporter",
+            dependencies: [
+                "CEEMSCore", "CEEMSExporter", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // MARK: tests
+        .testTarget(name: "CEEMSCoreTests", dependencies: ["CEEMSCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CEEMSMetricsTests", dependencies: ["CEEMSMetrics"], resources: [.copy("Golden")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "CEEMSLinuxTests", dependencies: ["CEEMSLinux"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CEEMSWebTests",
+            dependencies: [
+                "CEEMSWeb",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CEEMSExporterTests",
+            dependencies: [
+                "CEEMSExporter",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            resources: [.copy("Golden"), .copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,68 @@
+/// Durations written the way Go and Prometheus configs write them: `500ms`, `1h30m`, `2d`, `1.5s`.
+public enum GoDuration {
+    public enum ParseError: Error, Equatable, CustomStringConvertible {
+        case invalid(String)
+
+        public var description: String {
+            switch self {
+            case .invalid(let text): "time: invalid duration \"\(text)\""
+            }
+        }
+    }
+
+    /// Parses a Go `time.ParseDuration` string, also accepting Prometheus' `d`, `w` and `y` units.
+    public static func parse(_ text: String) throws(ParseError) -> Duration {
+        var rest = Substring(text.trimmingSpaces())
+        var negative = false
+        if rest.first == "-" || rest.first == "+" {
+            negative = rest.first == "-"
+            rest = rest.dropFirst()
+        }
+        if rest == "0" { return .zero }
+        if rest.isEmpty { throw .invalid(text) }
+        var totalNanoseconds: Double = 0
+        while !rest.isEmpty {
+            let numberEnd = rest.firstIndex { !($0.isASCII && ($0.isNumber || $0 == ".")) } ?? rest.endIndex
+            let number = rest[..<numberEnd]
+            guard !number.isEmpty, let value = Double(number) else { throw .invalid(text) }
+            rest = rest[numberEnd...]
+            let unitEnd = rest.firstIndex { $0.isASCII && ($0.isNumber || $0 == ".") } ?? rest.endIndex
+            let unit = rest[..<unitEnd]
+            rest = rest[unitEnd...]
+            let scale: Double
+            switch unit {
+            case "ns": scale = 1
+            case "us", "µs", "μs": scale = 1e3
+            case "ms": scale = 1e6
+            case "s": scale = 1e9
+            case "m": scale = 60e9
+            case "h": scale = 3600e9
+            case "d": scale = 86400e9
+            case "w": scale = 7 * 86400e9
+            case "y": scale = 365 * 86400e9
+            default: throw .invalid(text)
+            }
+            totalNanoseconds += value * scale
+        }
+        let duration = Duration.nanoseconds(Int64(totalNanoseconds.rounded()))
+        return negative ? .zero - duration : duration
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a floating-point number.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = self.components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension String {
+    /// The string without leading and trailing ASCII whitespace (no Foundation needed).
+    public func trimmingSpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let start = self.firstIndex(where: { !isSpace($0) }) else { return "" }
+        let end = self.lastIndex(where: { !isSpace($0) })!
+        return String(self[start...end])
+    }
+}

@@ -1,0 +1,57 @@
+import CEEMSLinux
+import CEEMSWeb
+
+/// Everything `ceems_exporter` is configured with, as plain values (flags are parsed into this).
+public struct ExporterConfiguration: Sendable {
+    public var listenAddresses: [ListenAddress] = [ListenAddress(host: "", port: 9010)]
+    public var webConfigFile: String?
+    public var telemetryPath = "/metrics"
+    public var disableExporterMetrics = false
+    /// Concurrent scrapes allowed (0 = unlimited).
+    public var maxRequests = 40
+    public var fs = LinuxFS()
+    /// `hostname` label value (empty with the hidden `--collector.empty-hostname-label`).
+    public var hostname = ""
+    /// `--collector.empty-hostname-label`: also makes the cpu collector assume 4 physical cores.
+    public var emptyHostnameLabel = false
+    public var enabledCollectors: Set<CollectorName> = Set(CollectorName.allCases.filter(\.enabledByDefault))
+    /// Scrape budget when Prometheus does not send `X-Prometheus-Scrape-Timeout-Seconds` (below the 10 s write
+    /// timeout of the HTTP server).
+    public var defaultScrapeTimeout: Duration = .seconds(9)
+
+    public var meminfoAllStats = false
+    public var raplZoneLabel = false
+    public var ipmi = IPMIOptions()
+    public var redfish = RedfishOptions()
+    public var netdev = NetdevOptions()
+    public var emissions = EmissionsOptions()
+
+    public init() {}
+
+    public struct IPMIOptions: Sendable {
+        /// `--collector.ipmi_dcmi.cmd` split on spaces (empty: auto-detect).
+        public var command: [String] = []
+        public var deviceNumber = 0
+        public var forceNativeMode = false
+        public var testMode = false
+        public init() {}
+    }
+
+    public struct RedfishOptions: Sendable {
+        public var configFile: String?
+        public var expandEnvironment = false
+        public init() {}
+    }
+
+    public struct NetdevOptions: Sendable {
+        public var deviceInclude: String?
+        public var deviceExclude: String?
+        public init() {}
+    }
+
+    public struct EmissionsOptions: Sendable {
+        /// Providers asked for with `--collector.emissions.provider` (empty: every provider that can run).
+        public var providers: [String] = []
+        public init() {}
+    }
+}

@@ -1,0 +1,30 @@
+import ArgumentParser
+import CEEMSCore
+import CEEMSExporter
+import CEEMSWeb
+import Logging
+
+@main
+struct CEEMSExporterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ceems_exporter",
+        abstract:
+            "Prometheus Exporter and Pyroscope client to export compute (job, VM, pod) resource usage and ebpf based profiling metrics.",
+        version: BuildInfo.versionText(program: "ceems_exporter")
+    )
+
+    @OptionGroup var options: ExporterOptions
+
+    func run() async throws {
+        let logger = options.log.makeLogger(label: "ceems_exporter")
+        for warning in options.deprecationWarnings { logger.warning("\(warning)") }
+        logger.info("Starting ceems_exporter", metadata: ["version": "\(BuildInfo.version)"])
+        do {
+            let application = try await buildExporterApplication(configuration: options.configuration(), logger: logger)
+            try await ServiceRunner.run(application, logger: logger)
+        } catch {
+            logger.error("ceems_exporter failed", metadata: ["err": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
