@@ -102,28 +102,40 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // MARK: tests
-        .testTarget(name: "CEEMSCoreTests", dependencies: ["CEEMSCore"], swiftSettings: swiftSettings),
+        .target(name: "CEEMSTestSupport", path: "Tests/CEEMSTestSupport", swiftSettings: swiftSettings),
         .testTarget(
-            name: "CEEMSMetricsTests", dependencies: ["CEEMSMetrics"], resources: [.copy("Golden")],
+            name: "CEEMSCoreTests", dependencies: ["CEEMSCore", "CEEMSTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CEEMSMetricsTests", dependencies: ["CEEMSMetrics", "CEEMSTestSupport"], exclude: ["Golden"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "CEEMSLinuxTests", dependencies: ["CEEMSLinux"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CEEMSLinuxTests", dependencies: ["CEEMSCore", "CEEMSLinux", "CEEMSTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CEEMSWebTests",
             dependencies: [
-                "CEEMSWeb",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "CEEMSWeb", "CEEMSTestSupport", "CEEMSCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CEEMSExporterTests",
             dependencies: [
-                "CEEMSExporter",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                "CEEMSExporter", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport", "CEEMSLinux", "CEEMSCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            resources: [.copy("Golden"), .copy("Fixtures")],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
     ]

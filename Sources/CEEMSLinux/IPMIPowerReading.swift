@@ -78,8 +78,8 @@ extension IPMIOutputParser {
     /// minimum, maximum and average watts, a timestamp, a period and the state byte whose bit 6 says the
     /// measurement is active.
     public static func parseDCMIResponse(_ bytes: [UInt8]) -> IPMIPowerReading? {
-        guard bytes.count >= 18, bytes[0] == 0x00, bytes[1] == 0xDC else { return nil }
-        guard bytes[17] & 0x40 != 0 else { return nil }
+        guard bytes.count >= 19, bytes[0] == 0x00, bytes[1] == 0xDC else { return nil }
+        guard bytes[18] & 0x40 != 0 else { return nil }
         func word(_ offset: Int) -> Double { Double(UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8) }
         return IPMIPowerReading(current: word(2), minimum: word(4), maximum: word(6), average: word(8))
     }

@@ -58,7 +58,7 @@ final class IPMIDCMICollector: Collector {
 
     let source: Source
     private let hostname: String
-    private let cache: RefreshingCache<IPMIPowerReading>
+    let cache: RefreshingCache<IPMIPowerReading>
     private let waitBudget: Duration
     private let warnings = WarnOnce()
 
@@ -200,4 +200,9 @@ final class IPMIDCMICollector: Collector {
         }
         return IPMIOutputParser.parseDCMIResponse(response)
     }
+}
+
+extension IPMIDCMICollector {
+    /// The last error of the source (tests and debugging).
+    var lastErrorDescription: String? { cache.lastError.map { "\($0)" } }
 }

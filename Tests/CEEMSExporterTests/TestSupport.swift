@@ -1,0 +1,63 @@
+import AsyncHTTPClient
+import CEEMSMetrics
+import CEEMSTestSupport
+import CEEMSWeb
+import Logging
+import NIOCore
+import NIOHTTP1
+
+@testable import CEEMSExporter
+
+let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+
+/// Collects the given collectors once and renders the text format, without the timing samples.
+func scrape(
+    _ collectors: [any Collector], replacing root: String? = nil, timeout: Duration = .seconds(5)
+) async -> String {
+    let sinks = await CollectorSet(collectors: collectors, logger: quietLogger).collect(timeout: timeout)
+    var text = ExpositionWriter.render(sinks)
+    text = text.split(separator: "\n", omittingEmptySubsequences: false)
+        .filter { !$0.hasPrefix("ceems_scrape_collector_duration_seconds{") }
+        .joined(separator: "\n")
+    if let root { text = text.replacingOccurrences(of: root, with: "<root>") }
+    return text
+}
+
+/// Runs an exporter built from `configuration` on a loopback port for the duration of `body`.
+func withExporter<Result: Sendable>(
+    _ configuration: ExporterConfiguration, _ body: @Sendable (Int, HTTPClient) async throws -> Result
+) async throws -> Result {
+    var configuration = configuration
+    configuration.listenAddresses = [ListenAddress(host: "127.0.0.1", port: 0)]
+    let ports = AsyncStream<Int>.makeStream()
+    let application = try await buildExporterApplication(
+        configuration: configuration, logger: quietLogger, onListening: { _, port in ports.continuation.yield(port) })
+    let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    defer { _ = client.shutdown() }
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await application.run() }
+        var iterator = ports.stream.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        defer { group.cancelAll() }
+        return try await body(port, client)
+    }
+}
+
+extension HTTPClientResponse {
+    func bytes() async throws -> [UInt8] {
+        Array(buffer: try await body.collect(upTo: 16 << 20))
+    }
+}
+
+extension String {
+    func replacingOccurrences(of target: String, with replacement: String) -> String {
+        var out = ""
+        var rest = self[...]
+        while let range = rest.firstRange(of: target) {
+            out += rest[..<range.lowerBound]
+            out += replacement
+            rest = rest[range.upperBound...]
+        }
+        return out + rest
+    }
+}
