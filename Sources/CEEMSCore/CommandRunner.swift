@@ -142,7 +142,7 @@ public struct CommandRunner: Sendable {
             }
             group.addTask {
                 do {
-                    try await Task.sleep(for: timeout)
+                    try await ShortSleep.for(timeout)
                     return .failure(.timedOut(command: executable, after: timeout))
                 } catch {
                     return nil

@@ -133,7 +133,7 @@ public final class RefreshingCache<Value: Sendable>: Sendable {
                 return
             }
             let timer = Task {
-                try? await Task.sleep(for: wait)
+                try? await ShortSleep.for(wait)
                 self.releaseWaiter(id)
             }
             state.withLock { state in

@@ -23,9 +23,12 @@ public enum ExporterError: Error, CustomStringConvertible {
 public struct ExporterApplication: Service {
     public let server: WebServer<RouterResponder<BasicRequestContext>>
     let shutdownHooks: [@Sendable () async -> Void]
+    let startupMemory: StartupMemory
     let logger: Logger
 
     public func run() async throws {
+        let fallback = startupMemory.scheduleFallback()
+        defer { fallback.cancel() }
         do {
             try await server.run()
         } catch {
@@ -61,11 +64,13 @@ public func buildExporterApplication(
     let (collectors, hooks) = try await makeCollectors(configuration: configuration, logger: logger)
     logger.info(
         "Enabled collectors", metadata: ["collectors": "\(collectors.map(\.name).sorted().joined(separator: ","))"])
+    let startupMemory = StartupMemory(enabled: configuration.releaseStartupPages, logger: logger)
     let endpoint = MetricsEndpoint(
         collectors: CollectorSet(collectors: collectors, logger: logger),
         exporterMetrics: !configuration.disableExporterMetrics,
         maxRequests: configuration.maxRequests,
-        defaultTimeout: configuration.defaultScrapeTimeout)
+        defaultTimeout: configuration.defaultScrapeTimeout,
+        afterFirstScrape: { startupMemory.releaseOnce() })
 
     let router = Router(context: BasicRequestContext.self)
     router.middlewares.add(WebConfigMiddleware(store: store))
@@ -93,7 +98,7 @@ public func buildExporterApplication(
     let server = WebServer(
         responder: router.buildResponder(), addresses: configuration.listenAddresses, tls: tls, logger: logger,
         onListening: onListening)
-    return ExporterApplication(server: server, shutdownHooks: hooks, logger: logger)
+    return ExporterApplication(server: server, shutdownHooks: hooks, startupMemory: startupMemory, logger: logger)
 }
 
 /// Constructs the enabled collectors in name order and primes the slow sources.

@@ -18,6 +18,8 @@ public struct ExporterConfiguration: Sendable {
     /// Scrape budget when Prometheus does not send `X-Prometheus-Scrape-Timeout-Seconds` (below the 10 s write
     /// timeout of the HTTP server).
     public var defaultScrapeTimeout: Duration = .seconds(9)
+    /// Give start-up-only code pages back to the kernel once serving (see `ResidentPages`).
+    public var releaseStartupPages = false
 
     public var meminfoAllStats = false
     public var raplZoneLabel = false

@@ -47,6 +47,9 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         help: "The target number of CPUs the exporter collects on in parallel (env GOMAXPROCS).")
     public var maxProcs: Int?
 
+    @Flag(name: .customLong("runtime.release-startup-pages"), inversion: .prefixedNo, help: .hidden)
+    public var releaseStartupPages = true
+
     @OptionGroup public var log: LogOptions
 
     // MARK: paths (hidden, as in CEEMS)
@@ -214,6 +217,7 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         configuration.telemetryPath = telemetryPath
         configuration.disableExporterMetrics = disableExporterMetrics
         configuration.maxRequests = maxRequests
+        configuration.releaseStartupPages = releaseStartupPages
         configuration.fs = LinuxFS(procfs: procfs, sysfs: sysfs, cgroupfs: cgroupfs)
         configuration.emptyHostnameLabel = emptyHostnameLabel
         configuration.hostname = emptyHostnameLabel ? "" : Hostname.current()

@@ -24,8 +24,14 @@ final class MetricsEndpoint: Sendable {
     /// The size of the last body, to size the next buffer in one allocation.
     private let lastSize = Atomic<Int>(16 << 10)
 
-    init(collectors: CollectorSet, exporterMetrics: Bool, maxRequests: Int, defaultTimeout: Duration) {
+    private let afterFirstScrape: @Sendable () -> Void
+
+    init(
+        collectors: CollectorSet, exporterMetrics: Bool, maxRequests: Int, defaultTimeout: Duration,
+        afterFirstScrape: @escaping @Sendable () -> Void = {}
+    ) {
         self.collectors = collectors
+        self.afterFirstScrape = afterFirstScrape
         self.process = exporterMetrics ? ProcessCollector() : nil
         self.maxRequests = maxRequests
         self.defaultTimeout = defaultTimeout
@@ -66,6 +72,7 @@ final class MetricsEndpoint: Sendable {
             }
         }
         count(200)
+        afterFirstScrape()
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

@@ -51,7 +51,7 @@ public final class CollectorSet: Sendable {
             }
         }
         let timer = Task {
-            try? await Task.sleep(until: deadline, clock: .continuous)
+            try? await ShortSleep.until(deadline)
             continuation.yield(.deadline)
         }
 

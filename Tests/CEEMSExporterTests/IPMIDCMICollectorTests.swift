@@ -59,7 +59,7 @@ import Testing
         try tree.file("hang", "")
         let start = ContinuousClock.now
         let text = await scrape([collector])
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(5))
         #expect(text.contains("ceems_ipmi_dcmi_current_watts{hostname=\"n1\"} 180\n"))
     }
 
@@ -69,7 +69,7 @@ import Testing
         let collector = collector(command: [tool], waitBudget: .milliseconds(300))
         let start = ContinuousClock.now
         let text = await scrape([collector])
-        #expect(ContinuousClock.now - start < .seconds(2))
+        #expect(ContinuousClock.now - start < .seconds(5))
         #expect(text.contains("ceems_scrape_collector_success{collector=\"ipmi_dcmi\"} 0"))
         #expect(!text.contains("ceems_ipmi_dcmi_current_watts"))
     }

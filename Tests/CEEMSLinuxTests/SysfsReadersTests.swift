@@ -99,3 +99,17 @@ import Testing
         #expect(domains[0].energyJoules == nil)
     }
 }
+
+@Suite struct ResidentPagesTests {
+    @Test func readsTheResidentSetSize() throws {
+        let bytes = try #require(ResidentPages.residentBytes())
+        #expect(bytes > 1 << 20)
+    }
+
+    @Test func releasingCodePagesIsHarmless() {
+        // The test process keeps running normally afterwards: code pages fault back in on use.
+        let advised = ResidentPages.releaseCodePages()
+        #expect(advised >= 0)
+        #expect(ResidentPages.residentBytes() != nil)
+    }
+}
