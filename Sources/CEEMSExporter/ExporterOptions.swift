@@ -23,7 +23,7 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     public var telemetryPath = "/metrics"
 
     @Flag(
-        name: .customLong("web.disable-exporter-metrics"), inversion: .prefixedNo,
+        name: .customLong("web.disable-exporter-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Exclude metrics about the exporter itself (process_*, promhttp_*).")
     public var disableExporterMetrics = false
 
@@ -33,12 +33,12 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     public var maxRequests = 40
 
     @Flag(
-        name: .customLong("web.systemd-socket"), inversion: .prefixedNo,
+        name: .customLong("web.systemd-socket"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Use systemd socket activation listeners instead of port listeners (Linux only).")
     public var systemdSocket = false
 
     @Flag(
-        name: .customLong("web.debug-server"), inversion: .prefixedNo,
+        name: .customLong("web.debug-server"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable /debug endpoints (accepted for compatibility; Go's pprof has no Swift equivalent).")
     public var debugServer = false
 
@@ -47,7 +47,9 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         help: "The target number of CPUs the exporter collects on in parallel (env GOMAXPROCS).")
     public var maxProcs: Int?
 
-    @Flag(name: .customLong("runtime.release-startup-pages"), inversion: .prefixedNo, help: .hidden)
+    @Flag(
+        name: .customLong("runtime.release-startup-pages"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
     public var releaseStartupPages = true
 
     @OptionGroup public var log: LogOptions
@@ -57,66 +59,71 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("path.sysfs"), help: .hidden) public var sysfs = "/sys"
     @Option(name: .customLong("path.cgroupfs"), help: .hidden) public var cgroupfs = "/sys/fs/cgroup"
 
-    @Flag(name: .customLong("collector.empty-hostname-label"), inversion: .prefixedNo, help: .hidden)
+    @Flag(
+        name: .customLong("collector.empty-hostname-label"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
     public var emptyHostnameLabel = false
 
     // MARK: collector switches
     @Flag(
-        name: .customLong("collector.disable-defaults"), inversion: .prefixedNo,
+        name: .customLong("collector.disable-defaults"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Set all collectors to disabled by default.")
     public var disableDefaults = false
 
     @Flag(
-        name: .customLong("collector.cpu"), inversion: .prefixedNo, help: "Enable the cpu collector (default: enabled)."
+        name: .customLong("collector.cpu"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enable the cpu collector (default: enabled)."
     )
     public var cpu: Bool?
     @Flag(
-        name: .customLong("collector.meminfo"), inversion: .prefixedNo,
+        name: .customLong("collector.meminfo"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the meminfo collector (default: enabled).")
     public var meminfo: Bool?
     @Flag(
-        name: .customLong("collector.rapl"), inversion: .prefixedNo,
+        name: .customLong("collector.rapl"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the rapl collector (default: enabled).")
     public var rapl: Bool?
     @Flag(
-        name: .customLong("collector.hwmon"), inversion: .prefixedNo,
+        name: .customLong("collector.hwmon"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the hwmon collector (default: disabled).")
     public var hwmon: Bool?
     @Flag(
-        name: .customLong("collector.ipmi_dcmi"), inversion: .prefixedNo,
+        name: .customLong("collector.ipmi_dcmi"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the ipmi_dcmi collector (default: disabled).")
     public var ipmiDCMI: Bool?
     @Flag(
-        name: .customLong("collector.redfish"), inversion: .prefixedNo,
+        name: .customLong("collector.redfish"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the redfish collector (default: disabled).")
     public var redfish: Bool?
     @Flag(
-        name: .customLong("collector.cray_pm_counters"), inversion: .prefixedNo,
+        name: .customLong("collector.cray_pm_counters"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the cray_pm_counters collector (default: disabled).")
     public var crayPMCounters: Bool?
     @Flag(
-        name: .customLong("collector.emissions"), inversion: .prefixedNo,
+        name: .customLong("collector.emissions"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the emissions collector (default: disabled).")
     public var emissions: Bool?
     @Flag(
-        name: .customLong("collector.netdev"), inversion: .prefixedNo,
+        name: .customLong("collector.netdev"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the netdev collector (default: disabled).")
     public var netdev: Bool?
     @Flag(
-        name: .customLong("collector.infiniband"), inversion: .prefixedNo,
+        name: .customLong("collector.infiniband"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the infiniband collector (default: disabled).")
     public var infiniband: Bool?
 
     // MARK: collector options
     @Flag(
-        name: .customLong("collector.meminfo.all-stats"), inversion: .prefixedNo,
+        name: .customLong("collector.meminfo.all-stats"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable collecting all meminfo stats (default: disabled).")
     public var meminfoAllStats = false
-    @Flag(name: .customLong("collector.meminfo.all.stats"), inversion: .prefixedNo, help: .hidden)
+    @Flag(
+        name: .customLong("collector.meminfo.all.stats"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
     public var meminfoAllStatsDeprecated = false
 
     @Flag(
-        name: .customLong("collector.rapl.enable-zone-label"), inversion: .prefixedNo,
+        name: .customLong("collector.rapl.enable-zone-label"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enables RAPL zone labels (default: disabled).")
     public var raplZoneLabel = false
 
@@ -130,10 +137,12 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         help: "Device number of the IPMI device (/dev/ipmi<N>) used in native mode.")
     public var ipmiDeviceNumber = 0
     @Flag(
-        name: .customLong("collector.ipmi_dcmi.force-native-mode"), inversion: .prefixedNo,
+        name: .customLong("collector.ipmi_dcmi.force-native-mode"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Force native mode (ioctl on the IPMI device) even when a tool is installed.")
     public var ipmiForceNativeMode = false
-    @Flag(name: .customLong("collector.ipmi_dcmi.test-mode"), inversion: .prefixedNo, help: .hidden)
+    @Flag(
+        name: .customLong("collector.ipmi_dcmi.test-mode"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
     public var ipmiTestMode = false
 
     @Option(
@@ -142,6 +151,7 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     public var redfishConfigFile: String?
     @Flag(
         name: .customLong("collector.redfish.config.file.expand-env-vars"), inversion: .prefixedNo,
+        exclusivity: .chooseLast,
         help: "Expand $VAR and ${VAR} in the Redfish configuration file.")
     public var redfishExpandEnvironment = false
     @Option(name: .customLong("collector.redfish.web-config"), help: .hidden) public var redfishWebConfigDeprecated:
@@ -173,9 +183,18 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         if maxRequests < 0 { throw ValidationError("--web.max-requests must not be negative") }
     }
 
-    /// Deprecated flags in use, to warn about at start-up.
+    /// Deprecated or unsupported flags in use, to warn about at start-up (never silently ignored).
     public var deprecationWarnings: [String] {
         var warnings: [String] = []
+        if systemdSocket {
+            warnings.append("--web.systemd-socket is not supported by this build: listening on --web.listen-address")
+        }
+        if debugServer {
+            warnings.append("--web.debug-server has no effect: Go's pprof endpoints have no Swift counterpart")
+        }
+        if maxProcs != nil {
+            warnings.append("--runtime.gomaxprocs has no effect: the Swift runtime sizes its thread pool to the CPUs")
+        }
         if meminfoAllStatsDeprecated {
             warnings.append("--collector.meminfo.all.stats is deprecated, use --collector.meminfo.all-stats")
         }

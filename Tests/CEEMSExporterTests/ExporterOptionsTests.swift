@@ -87,3 +87,19 @@ import Testing
         #expect(throws: (any Error).self) { try configuration(["--web.listen-address=9010"]) }
     }
 }
+
+@Suite struct KingpinCompatibilityTests {
+    @Test func repeatedBooleansTakeTheLastValue() throws {
+        let options = try ExporterOptions.parse([
+            "--collector.netdev", "--no-collector.netdev", "--collector.hwmon", "--collector.hwmon",
+        ])
+        let config = try options.configuration { _ in nil }
+        #expect(!config.enabledCollectors.contains(.netdev))
+        #expect(config.enabledCollectors.contains(.hwmon))
+    }
+
+    @Test func unsupportedFlagsAreAnnouncedNotIgnored() throws {
+        let options = try ExporterOptions.parse(["--web.systemd-socket", "--runtime.gomaxprocs=2"])
+        #expect(options.deprecationWarnings.count == 2)
+    }
+}
