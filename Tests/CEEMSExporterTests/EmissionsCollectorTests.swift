@@ -51,14 +51,7 @@ import Testing
             return Response(
                 status: .ok, body: .init(byteBuffer: ByteBuffer(string: #"{"zone":"FR","carbonIntensity":32}"#)))
         }
-        let ports = AsyncStream<Int>.makeStream()
-        let server = WebServer(
-            responder: router.buildResponder(), addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
-            logger: quietLogger, onListening: { _, port in ports.continuation.yield(port) })
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            var iterator = ports.stream.makeAsyncIterator()
-            let port = await iterator.next()!
+        try await withTestServer(router) { port in
             var options = ExporterConfiguration.EmissionsOptions()
             options.providers = ["emaps"]
             let environment = ["EMAPS_API_TOKEN": "t0ken", "__EMAPS_BASE_URL": "http://127.0.0.1:\(port)/v3"]
@@ -71,7 +64,6 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
             }
             await collector.shutdown()
-            group.cancelAll()
             #expect(
                 text.contains(
                     #"ceems_emissions_gCo2_kWh{country="France",country_code="FR",provider="emaps",provider_name="Electricity Maps"} 32"#

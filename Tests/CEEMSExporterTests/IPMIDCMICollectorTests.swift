@@ -4,17 +4,7 @@ import Testing
 @testable import CEEMSExporter
 
 @Suite struct IPMIDCMICollectorTests {
-    static let ipmitoolOutput = """
-
-            Instantaneous power reading:                   180 Watts
-            Minimum during sampling period:                 90 Watts
-            Maximum during sampling period:                310 Watts
-            Average power reading over sample period:      175 Watts
-            IPMI timestamp:                           Sat Mar  1 10:11:12 2025
-            Sampling period:                          00000001 Seconds.
-            Power reading state is:                   activated
-
-        """
+    static let ipmitoolOutput = SampleOutputs.ipmitool
 
     func collector(
         command: [String], waitBudget: Duration = .seconds(2), maximumAge: Duration = .seconds(300)

@@ -97,17 +97,21 @@ final class MockRedfish: Sendable {
 func withMockRedfish<Result: Sendable>(
     _ mock: MockRedfish, _ body: @Sendable (Int) async throws -> Result
 ) async throws -> Result {
-    let ports = AsyncStream<Int>.makeStream()
-    let server = WebServer(
-        responder: mock.router().buildResponder(), addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
-        logger: quietLogger, onListening: { _, port in ports.continuation.yield(port) })
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await server.run() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        defer { group.cancelAll() }
-        return try await body(port)
-    }
+    try await withTestServer(mock.router(), body)
+}
+
+/// Serves a router on a loopback port for the duration of `body`.
+func withTestServer<Result: Sendable>(
+    _ router: Router<BasicRequestContext>, _ body: @Sendable (Int) async throws -> Result
+) async throws -> Result {
+    let responder = router.buildResponder()
+    return try await withRunningService(
+        { ports in
+            try await WebServer(
+                responder: responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
+                logger: quietLogger, onListening: { _, port in ports.yield(port) }
+            ).run()
+        }, body)
 }
 
 @Suite(.serialized) struct RedfishCollectorTests {

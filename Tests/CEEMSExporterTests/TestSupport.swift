@@ -29,18 +29,15 @@ func withExporter<Result: Sendable>(
 ) async throws -> Result {
     var configuration = configuration
     configuration.listenAddresses = [ListenAddress(host: "127.0.0.1", port: 0)]
-    let ports = AsyncStream<Int>.makeStream()
-    let application = try await buildExporterApplication(
-        configuration: configuration, logger: quietLogger, onListening: { _, port in ports.continuation.yield(port) })
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
     defer { _ = client.shutdown() }
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await application.run() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        defer { group.cancelAll() }
-        return try await body(port, client)
-    }
+    return try await withRunningService(
+        { [configuration] ports in
+            let application = try await buildExporterApplication(
+                configuration: configuration, logger: quietLogger, onListening: { _, port in ports.yield(port) })
+            try await application.run()
+        },
+        { port in try await body(port, client) })
 }
 
 extension HTTPClientResponse {

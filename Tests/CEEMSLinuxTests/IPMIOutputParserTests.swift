@@ -14,18 +14,7 @@ import Testing
         Power Measurement                    : Active
         """
 
-    // ipmitool `dcmi power reading`.
-    let ipmitool = """
-
-            Instantaneous power reading:                   180 Watts
-            Minimum during sampling period:                 90 Watts
-            Maximum during sampling period:                310 Watts
-            Average power reading over sample period:      175 Watts
-            IPMI timestamp:                           Sat Mar  1 10:11:12 2025
-            Sampling period:                          00000001 Seconds.
-            Power reading state is:                   activated
-
-        """
+    let ipmitool = SampleOutputs.ipmitool
 
     // ipmiutil `dcmi power`.
     let ipmiutil = """

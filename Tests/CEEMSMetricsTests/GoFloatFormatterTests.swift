@@ -1,4 +1,5 @@
 import CEEMSMetrics
+import CEEMSTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -81,16 +82,8 @@ enum ConformanceFiles {
             let name = withUnsafePointer(to: entry.pointee.d_name) {
                 $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             }
-            guard name.hasSuffix(".txt"), let file = fopen(directory + "/" + name, "r") else { continue }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = fread(&chunk, 1, chunk.count, file)
-                if count <= 0 { break }
-                bytes.append(contentsOf: chunk[..<count])
-            }
-            fclose(file)
-            texts.append(String(decoding: bytes, as: UTF8.self))
+            guard name.hasSuffix(".txt"), let text = Golden.read(directory + "/" + name) else { continue }
+            texts.append(text)
         }
         return texts
     }

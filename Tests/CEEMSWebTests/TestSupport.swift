@@ -43,17 +43,14 @@ func withWebServer<Result: Sendable>(
     router.middlewares.add(WebConfigMiddleware(store: store))
     routes(router)
     let tls = try TLSSetup.channelConfiguration(store: store, logger: quietLogger)
-    let ports = AsyncStream<Int>.makeStream()
-    let server = WebServer(
-        responder: router.buildResponder(), addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: tls,
-        logger: quietLogger, onListening: { _, port in ports.continuation.yield(port) })
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await server.run() }
-        var iterator = ports.stream.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        defer { group.cancelAll() }
-        return try await body(port)
-    }
+    let responder = router.buildResponder()
+    return try await withRunningService(
+        { ports in
+            try await WebServer(
+                responder: responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: tls,
+                logger: quietLogger, onListening: { _, port in ports.yield(port) }
+            ).run()
+        }, body)
 }
 
 /// Writes a temporary file and returns its path.
