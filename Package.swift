@@ -33,7 +33,7 @@ let package = Package(
     targets: [
         // MARK: NIO-free core libraries
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-        .target(name: "CIPMI"),
+        .target(name: "CLinuxSupport"),
         .target(
             name: "CEEMSCore",
             dependencies: [
@@ -50,7 +50,7 @@ let package = Package(
         ),
         .target(
             name: "CEEMSLinux",
-            dependencies: ["CEEMSCore"],
+            dependencies: ["CEEMSCore", "CLinuxSupport"],
             swiftSettings: swiftSettings
         ),
         // MARK: server libraries
@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "CEEMSExporter",
             dependencies: [
-                "CEEMSCore", "CEEMSMetrics", "CEEMSLinux", "CEEMSWeb", "CIPMI",
+                "CEEMSCore", "CEEMSMetrics", "CEEMSLinux", "CEEMSWeb", "CLinuxSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -68,3 +68,10 @@ public enum Directory {
         return String(cString: resolved)
     }
 }
+
+extension Directory {
+    /// Whether a path exists (follows symlinks).
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}

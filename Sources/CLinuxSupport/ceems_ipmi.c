@@ -1,4 +1,4 @@
-#include "ceems_ipmi.h"
+#include "ceems_linux.h"
 
 #ifdef __linux__
 #include <errno.h>
