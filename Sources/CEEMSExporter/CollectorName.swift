@@ -10,12 +10,25 @@ public enum CollectorName: String, Sendable, CaseIterable, Comparable {
     case emissions
     case netdev
     case infiniband
+    case slurm
+    case libvirt
+    case k8s
 
     /// Collectors enabled unless switched off.
     public var enabledByDefault: Bool {
         switch self {
         case .cpu, .meminfo, .rapl: true
         default: false
+        }
+    }
+
+    /// The resource manager of a compute-unit collector.
+    var resourceManager: ResourceManager? {
+        switch self {
+        case .slurm: .slurm
+        case .libvirt: .libvirt
+        case .k8s: .k8s
+        default: nil
         }
     }
 

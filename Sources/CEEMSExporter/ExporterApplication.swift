@@ -61,7 +61,7 @@ public func buildExporterApplication(
     } catch {
         throw ExporterError.webConfig(error)
     }
-    let (collectors, hooks) = try await makeCollectors(configuration: configuration, logger: logger)
+    let (collectors, hooks, unitCollectors) = try await makeCollectors(configuration: configuration, logger: logger)
     logger.info(
         "Enabled collectors", metadata: ["collectors": "\(collectors.map(\.name).sorted().joined(separator: ","))"])
     let startupMemory = StartupMemory(enabled: configuration.releaseStartupPages, logger: logger)
@@ -76,6 +76,16 @@ public func buildExporterApplication(
     router.middlewares.add(WebConfigMiddleware(store: store))
     router.get(RouterPath(configuration.telemetryPath)) { request, _ in
         await endpoint.respond(to: request)
+    }
+    let targetCollectors = unitCollectors.filter { $0.settings.manager == .slurm || $0.settings.manager == .k8s }
+    if configuration.discoverer.alloyTargets && !targetCollectors.isEmpty {
+        let targets = AlloyTargetsEndpoint(
+            collectors: targetCollectors, environmentPrefixes: configuration.discoverer.environmentVariables,
+            selfProfiler: configuration.discoverer.selfProfiler, maxRequests: configuration.maxRequests,
+            logger: logger)
+        router.get(RouterPath(configuration.targetsPath)) { _, _ in
+            await targets.respond()
+        }
     }
     router.get("/health") { _, _ in
         WebResponses.text(.ok, "CEEMS Exporter is healthy")
@@ -104,13 +114,13 @@ public func buildExporterApplication(
 /// Constructs the enabled collectors in name order and primes the slow sources.
 func makeCollectors(
     configuration: ExporterConfiguration, logger: Logger
-) async throws -> ([any Collector], [@Sendable () async -> Void]) {
+) async throws -> ([any Collector], [@Sendable () async -> Void], [ComputeUnitCollector]) {
     var collectors: [any Collector] = []
     var hooks: [@Sendable () async -> Void] = []
     var primers: [@Sendable () async -> Void] = []
     let fs = configuration.fs
     let hostname = configuration.hostname
-    for name in configuration.enabledCollectors.sorted() {
+    for name in configuration.enabledCollectors.sorted() where name.resourceManager == nil {
         do {
             switch name {
             case .cpu:
@@ -145,6 +155,8 @@ func makeCollectors(
                 let collector = try EmissionsCollector(options: configuration.emissions, logger: logger)
                 collectors.append(collector)
                 hooks.append { await collector.shutdown() }
+            case .slurm, .libvirt, .k8s:
+                continue
             }
         } catch {
             logger.error(
@@ -153,11 +165,26 @@ func makeCollectors(
             throw ExporterError.collector(name: name.rawValue, underlying: error)
         }
     }
+    let managers = configuration.enabledCollectors.sorted().compactMap(\.resourceManager)
+    var unitCollectors: [ComputeUnitCollector] = []
+    do {
+        unitCollectors = try await ComputeUnitCollectors.make(
+            configuration: configuration, managers: managers, logger: logger)
+        for collector in unitCollectors {
+            await collector.start()
+            collectors.append(collector)
+            hooks.append { await collector.shutdown() }
+        }
+    } catch {
+        logger.error("Failed to create a new CEEMS collector", metadata: ["name": "\(managers)", "err": "\(error)"])
+        for hook in hooks { await hook() }
+        throw ExporterError.collector(name: managers.map(\.rawValue).joined(separator: ","), underlying: error)
+    }
     // First readings of BMCs and tools, in parallel, so the first scrape has values.
     await withTaskGroup(of: Void.self) { group in
         for primer in primers { group.addTask { await primer() } }
     }
-    return (collectors, hooks)
+    return (collectors, hooks, unitCollectors)
 }
 
 extension ExporterApplication: CustomStringConvertible {

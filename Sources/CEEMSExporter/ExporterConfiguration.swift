@@ -27,8 +27,62 @@ public struct ExporterConfiguration: Sendable {
     public var redfish = RedfishOptions()
     public var netdev = NetdevOptions()
     public var emissions = EmissionsOptions()
+    public var cgroups = CgroupOptions()
+    public var slurm = SlurmOptions()
+    public var libvirt = LibvirtOptions()
+    public var k8s = KubernetesOptions()
+    public var gpu = GPUOptions()
+    public var rdma = RDMAOptions()
+    public var discoverer = DiscovererOptions()
+    public var targetsPath = "/alloy-targets"
 
     public init() {}
+
+    public struct CgroupOptions: Sendable {
+        /// `--collector.cgroups.active-subsystem` (v1 only).
+        public var activeSubsystem = "cpuacct"
+        /// `--collector.cgroups.force-version`: `v1` or `v2` (auto-detected when nil).
+        public var forceVersion: String?
+        public init() {}
+    }
+
+    public struct SlurmOptions: Sendable {
+        public var swapMetrics = false
+        public var psiMetrics = false
+        public var gresConfigFile = "/etc/slurm/gres.conf"
+        public var gpuOrderMap = ""
+        /// Command printing the job id of a SLUID-named job cgroup (split on spaces; the SLUID is appended).
+        public var jobIDResolver: [String] = []
+        public init() {}
+    }
+
+    public struct LibvirtOptions: Sendable {
+        public var swapMetrics = false
+        public var blkioMetrics = false
+        public var psiMetrics = false
+        public var xmlDirectory = "/etc/libvirt/qemu"
+        public init() {}
+    }
+
+    public struct KubernetesOptions: Sendable {
+        public var kubeconfigFile = ""
+        public var podResourcesSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
+        public var psiMetrics = false
+        public init() {}
+    }
+
+    public struct RDMAOptions: Sendable {
+        public var stats = false
+        public var command = ""
+        public init() {}
+    }
+
+    public struct DiscovererOptions: Sendable {
+        public var alloyTargets = false
+        public var environmentVariables: [String] = []
+        public var selfProfiler = false
+        public init() {}
+    }
 
     public struct IPMIOptions: Sendable {
         /// `--collector.ipmi_dcmi.cmd` split on spaces (empty: auto-detect).

@@ -22,6 +22,9 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     public var telemetryPath = "/metrics"
 
+    @Option(name: .customLong("web.targets-path"), help: "Path under which to expose Grafana Alloy targets.")
+    public var targetsPath = "/alloy-targets"
+
     @Flag(
         name: .customLong("web.disable-exporter-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Exclude metrics about the exporter itself (process_*, promhttp_*).")
@@ -111,6 +114,115 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         name: .customLong("collector.infiniband"), inversion: .prefixedNo, exclusivity: .chooseLast,
         help: "Enable the infiniband collector (default: disabled).")
     public var infiniband: Bool?
+    @Flag(
+        name: .customLong("collector.slurm"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enable the slurm collector (default: disabled).")
+    public var slurm: Bool?
+    @Flag(
+        name: .customLong("collector.libvirt"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enable the libvirt collector (default: disabled).")
+    public var libvirt: Bool?
+    @Flag(
+        name: .customLong("collector.k8s"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enable the k8s collector (default: disabled).")
+    public var k8s: Bool?
+
+    // MARK: cgroups, resource managers, GPUs
+    @Option(
+        name: .customLong("collector.cgroups.active-subsystem"),
+        help: "Active cgroup subsystem for cgroups v1 (cpuacct, memory, …).")
+    public var activeSubsystem = "cpuacct"
+    @Option(name: .customLong("collector.cgroups.force-version"), help: .hidden)
+    public var forceCgroupVersion: String?
+
+    @Flag(
+        name: .customLong("collector.slurm.swap-memory-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of swap memory metrics (default: disabled).")
+    public var slurmSwap = false
+    @Flag(
+        name: .customLong("collector.slurm.swap.memory.metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
+    public var slurmSwapDeprecated = false
+    @Flag(
+        name: .customLong("collector.slurm.psi-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of PSI metrics (default: disabled).")
+    public var slurmPSI = false
+    @Flag(
+        name: .customLong("collector.slurm.psi.metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
+    public var slurmPSIDeprecated = false
+    @Option(
+        name: .customLong("collector.slurm.gres-config-file"),
+        help: "SLURM GRES config file (GPU sharing with shards or MPS).")
+    public var gresConfigFile = "/etc/slurm/gres.conf"
+    @Option(
+        name: .customLong("collector.slurm.gpu-order-map"),
+        help: "GPU order mapping between SLURM and the GPU tool, e.g. 0:1,1:0.3,2:0.4,3:0.5,4:0.6.")
+    public var gpuOrderMap = ""
+    @Option(
+        name: .customLong("collector.slurm.job-id-resolver"),
+        help: "Command printing the job id of a SLUID-named job cgroup (Slurm 26.05+); the SLUID is appended.")
+    public var jobIDResolver = ""
+
+    @Flag(
+        name: .customLong("collector.libvirt.swap-memory-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of swap memory metrics (default: disabled).")
+    public var libvirtSwap = false
+    @Flag(
+        name: .customLong("collector.libvirt.blkio-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of block IO metrics (default: disabled).")
+    public var libvirtBlkio = false
+    @Flag(
+        name: .customLong("collector.libvirt.psi-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of PSI metrics (default: disabled).")
+    public var libvirtPSI = false
+    @Option(name: .customLong("collector.libvirt.xml-dir"), help: .hidden)
+    public var libvirtXMLDirectory = "/etc/libvirt/qemu"
+
+    @Option(
+        name: .customLong("collector.k8s.kubeconfig.file"),
+        help: "Kubeconfig file (empty: in-cluster configuration).")
+    public var kubeconfigFile = ""
+    @Option(name: .customLong("collector.k8s.kube-config-file"), help: .hidden)
+    public var kubeconfigFileDeprecated: String?
+    @Option(
+        name: .customLong("collector.k8s.kubelet-podresources-socket.file"),
+        help: "Kubelet PodResources socket.")
+    public var podResourcesSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
+    @Option(name: .customLong("collector.k8s.kubelet-socket-file"), help: .hidden)
+    public var podResourcesSocketDeprecated: String?
+    @Flag(
+        name: .customLong("collector.k8s.psi-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of PSI metrics (default: disabled).")
+    public var k8sPSI = false
+
+    @Option(name: .customLong("collector.gpu.type"), help: .hidden) public var gpuType: String?
+    @Option(name: .customLong("collector.gpu.nvidia-smi-path"), help: .hidden) public var nvidiaSMIPath: String?
+    @Option(name: .customLong("collector.gpu.rocm-smi-path"), help: .hidden) public var rocmSMIPath: String?
+    @Option(name: .customLong("collector.gpu.amd-smi-path"), help: .hidden) public var amdSMIPath: String?
+    @Flag(
+        name: .customLong("collector.gpu.sm-count-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Export ceems_compute_unit_gpu_sm_count (default: disabled).")
+    public var gpuSMCountMetrics = false
+
+    @Flag(
+        name: .customLong("collector.rdma.stats"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of RDMA stats (default: disabled).")
+    public var rdmaStats = false
+    @Option(name: .customLong("collector.rdma.cmd"), help: .hidden) public var rdmaCommand = ""
+
+    @Flag(
+        name: .customLong("discoverer.alloy-targets"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enable Grafana Alloy targets discoverer (needs the slurm or k8s collector).")
+    public var alloyTargets = false
+    @Option(
+        name: .customLong("discoverer.alloy-targets.env-var"),
+        help: "Keep only processes whose environment has a variable with this prefix (repeatable).")
+    public var alloyTargetsEnvironment: [String] = []
+    @Flag(
+        name: .customLong("discoverer.alloy-targets.self-profiler"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Add the exporter itself as an Alloy target.")
+    public var alloyTargetsSelf = false
 
     // MARK: collector options
     @Flag(
@@ -181,6 +293,18 @@ public struct ExporterOptions: ParsableArguments, Sendable {
                 "invalid --collector.emissions.provider \"\(provider)\": expected one of owid, emaps, rte, wt")
         }
         if maxRequests < 0 { throw ValidationError("--web.max-requests must not be negative") }
+        if let version = forceCgroupVersion, version != "v1", version != "v2" {
+            throw ValidationError("invalid --collector.cgroups.force-version \"\(version)\": expected v1 or v2")
+        }
+        if let type = gpuType, !["nvidia", "amd", "nogpu"].contains(type) {
+            throw ValidationError("invalid --collector.gpu.type \"\(type)\": expected nvidia, amd or nogpu")
+        }
+        do {
+            _ = try GPUOrderMap(parsing: gpuOrderMap)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        guard targetsPath.hasPrefix("/") else { throw ValidationError("--web.targets-path must start with /") }
     }
 
     /// Deprecated or unsupported flags in use, to warn about at start-up (never silently ignored).
@@ -204,6 +328,21 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         if redfishWebConfigDeprecated != nil {
             warnings.append("--collector.redfish.web-config is deprecated, use --collector.redfish.config.file")
         }
+        if slurmSwapDeprecated {
+            warnings.append(
+                "--collector.slurm.swap.memory.metrics is deprecated, use --collector.slurm.swap-memory-metrics")
+        }
+        if slurmPSIDeprecated {
+            warnings.append("--collector.slurm.psi.metrics is deprecated, use --collector.slurm.psi-metrics")
+        }
+        if kubeconfigFileDeprecated != nil {
+            warnings.append("--collector.k8s.kube-config-file is deprecated, use --collector.k8s.kubeconfig.file")
+        }
+        if podResourcesSocketDeprecated != nil {
+            warnings.append(
+                "--collector.k8s.kubelet-socket-file is deprecated, use --collector.k8s.kubelet-podresources-socket.file"
+            )
+        }
         return warnings
     }
 
@@ -213,7 +352,7 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         let pairs: [(CollectorName, Bool?)] = [
             (.cpu, cpu), (.meminfo, meminfo), (.rapl, rapl), (.hwmon, hwmon), (.ipmiDCMI, ipmiDCMI),
             (.redfish, redfish), (.crayPMCounters, crayPMCounters), (.emissions, emissions), (.netdev, netdev),
-            (.infiniband, infiniband),
+            (.infiniband, infiniband), (.slurm, slurm), (.libvirt, libvirt), (.k8s, k8s),
         ]
         for (name, value) in pairs {
             if let value { result[name] = value }
@@ -265,6 +404,33 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         configuration.netdev.deviceInclude = netdevInclude.flatMap { $0.isEmpty ? nil : $0 }
         configuration.netdev.deviceExclude = netdevExclude.flatMap { $0.isEmpty ? nil : $0 }
         configuration.emissions.providers = emissionProviders
+
+        configuration.cgroups.activeSubsystem = activeSubsystem
+        configuration.cgroups.forceVersion = forceCgroupVersion
+        configuration.slurm.swapMetrics = slurmSwap || slurmSwapDeprecated
+        configuration.slurm.psiMetrics = slurmPSI || slurmPSIDeprecated
+        configuration.slurm.gresConfigFile = gresConfigFile
+        configuration.slurm.gpuOrderMap = gpuOrderMap
+        configuration.slurm.jobIDResolver = jobIDResolver.split(separator: " ").map(String.init)
+        configuration.libvirt.swapMetrics = libvirtSwap
+        configuration.libvirt.blkioMetrics = libvirtBlkio
+        configuration.libvirt.psiMetrics = libvirtPSI
+        configuration.libvirt.xmlDirectory = libvirtXMLDirectory
+        // Deprecated flags win when given (the reference let the socket one win even when not given).
+        configuration.k8s.kubeconfigFile = kubeconfigFileDeprecated ?? kubeconfigFile
+        configuration.k8s.podResourcesSocket = podResourcesSocketDeprecated ?? podResourcesSocket
+        configuration.k8s.psiMetrics = k8sPSI
+        configuration.gpu.type = gpuType
+        configuration.gpu.nvidiaSMIPath = nvidiaSMIPath
+        configuration.gpu.rocmSMIPath = rocmSMIPath
+        configuration.gpu.amdSMIPath = amdSMIPath
+        configuration.gpu.smCountMetrics = gpuSMCountMetrics
+        configuration.rdma.stats = rdmaStats
+        configuration.rdma.command = rdmaCommand
+        configuration.discoverer.alloyTargets = alloyTargets
+        configuration.discoverer.environmentVariables = alloyTargetsEnvironment
+        configuration.discoverer.selfProfiler = alloyTargetsSelf
+        configuration.targetsPath = targetsPath
         return configuration
     }
 }

@@ -1,7 +1,7 @@
 import CEEMSCore
 import CEEMSLinux
 import CEEMSMetrics
-import CIPMI
+import CLinuxSupport
 import Logging
 import NIOPosix
 

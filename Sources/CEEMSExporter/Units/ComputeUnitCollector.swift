@@ -1,0 +1,319 @@
+import CEEMSCore
+import CEEMSLinux
+import CEEMSMetrics
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a resource-manager collector maps its units to GPUs.
+enum GPUMapping: Sendable {
+    case none
+    case slurm(SlurmGPUMapper)
+    case libvirt([GPUDevice])
+    case kubernetes(KubernetesGPUMapper)
+}
+
+/// Settings of one resource-manager collector.
+struct ComputeUnitSettings: Sendable {
+    var manager: ResourceManager
+    var statsOptions: UnitStatsOptions
+    var hostname: String
+    /// SLURM: units with no live process are stale (their cgroup outlived the job) and dropped.
+    var dropUnitsWithoutProcesses = false
+    /// libvirt: where the domain XML files are.
+    var libvirtXMLDirectory = "/etc/libvirt/qemu"
+    /// SLURM: a command printing the numeric job id of a SLUID (`<command> <sluid>`), tried when the job's
+    /// processes do not tell it.
+    var jobIDResolver: [String] = []
+    var gpuSMCountMetrics = false
+}
+
+/// The `slurm`, `libvirt` and `k8s` collectors: discover units in the cgroup tree, read their stats
+/// concurrently, export their metrics and their GPUs, and run the sub-collectors on them.
+final class ComputeUnitCollector: Collector {
+    var name: String { settings.manager.rawValue }
+
+    let settings: ComputeUnitSettings
+    let discovery: CgroupDiscovery
+    let reader: UnitStatsReader
+    let gpu: GPUMapping
+    let subCollectors: [any UnitSubCollector]
+    private let domains: LibvirtDomainCache?
+    private let warnings = WarnOnce()
+    private let resolvedJobIDs = Mutex<[String: String]>([:])
+    private let workers: Int
+
+    init(
+        settings: ComputeUnitSettings, discovery: CgroupDiscovery, reader: UnitStatsReader, gpu: GPUMapping,
+        subCollectors: [any UnitSubCollector] = []
+    ) {
+        self.settings = settings
+        self.discovery = discovery
+        self.reader = reader
+        self.gpu = gpu
+        self.subCollectors = subCollectors
+        self.domains =
+            settings.manager == .libvirt ? LibvirtDomainCache(directory: settings.libvirtXMLDirectory) : nil
+        self.workers = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
+    }
+
+    /// The current units with their final `uuid` (libvirt domain UUID, resolved SLUID job ids), without the
+    /// stale ones. `processes` holds the live PIDs of units for which they were needed (v1 liveness).
+    func currentUnits(logger: Logger) async -> [ComputeUnit] {
+        var units = discovery.units(withChildren: false)
+        if settings.manager == .libvirt, let domains {
+            let known = domains.domains(for: units.map(\.id))
+            for position in units.indices {
+                // A VM without domain XML keeps its instance name as uuid.
+                units[position].uuid = known[units[position].id]?.uuid ?? units[position].id
+            }
+        }
+        if settings.dropUnitsWithoutProcesses {
+            units = dropStale(units, logger: logger)
+        }
+        if settings.manager == .slurm {
+            units = await resolveSLUIDs(units, logger: logger)
+        }
+        return units
+    }
+
+    func collect(into sink: inout MetricSink, context: ScrapeContext) async throws {
+        let units = await currentUnits(logger: context.logger)
+        let manager = settings.manager.rawValue
+        let hostname = settings.hostname
+
+        // Stats of all units, read concurrently in as many slices as CPUs.
+        let results = await readStats(units)
+        var failed: [String] = []
+        var exported: [ComputeUnit] = []
+        for (unit, stats) in zip(units, results) {
+            if stats.vanished { continue }
+            let labels = [manager, hostname, unit.cgroupHostname, unit.uuid]
+            if !stats.failedFiles.isEmpty {
+                sink.add(UnitMetrics.collectError, 1, labels)
+                failed.append("\(unit.uuid): \(stats.failedFiles.joined(separator: ","))")
+            }
+            UnitMetrics.add(stats, labels: labels, options: settings.statsOptions, to: &sink)
+            exported.append(unit)
+        }
+        sink.add(UnitMetrics.units, Double(exported.count), [manager, hostname])
+
+        await addGPUs(exported, to: &sink, logger: context.logger)
+
+        if !subCollectors.isEmpty {
+            let exported = exported
+            await withTaskGroup(of: (String, MetricSink, Duration, (any Error)?).self) { group in
+                for subCollector in subCollectors {
+                    group.addTask {
+                        let start = ContinuousClock.now
+                        var subSink = MetricSink()
+                        do {
+                            try await subCollector.collect(units: exported, collector: self, into: &subSink)
+                            return (subCollector.name, subSink, .now - start, nil)
+                        } catch {
+                            return (subCollector.name, subSink, .now - start, error)
+                        }
+                    }
+                }
+                for await (name, subSink, duration, error) in group {
+                    sink.merge(subSink)
+                    sink.add(ScrapeMetrics.duration, duration.inSeconds, [manager, name])
+                    if let error {
+                        context.logger.error(
+                            "Sub-collector failed",
+                            metadata: ["collector": "\(manager)", "sub": "\(name)", "err": "\(error)"])
+                    }
+                }
+            }
+        }
+        if !failed.isEmpty {
+            throw UnitCollectionError.unreadableStats(failed)
+        }
+    }
+
+    enum UnitCollectionError: Error, CustomStringConvertible {
+        case unreadableStats([String])
+
+        var description: String {
+            switch self {
+            case .unreadableStats(let units): "unreadable cgroup files: \(units.joined(separator: "; "))"
+            }
+        }
+    }
+
+    private func readStats(_ units: [ComputeUnit]) async -> [UnitStats] {
+        guard units.count > 1 else {
+            var buffer: [UInt8] = []
+            return units.map { self.reader.read($0.path, buffer: &buffer) }
+        }
+        let reader = self.reader
+        let slices = min(workers, units.count)
+        return await withTaskGroup(of: (Int, [UnitStats]).self) { group in
+            for slice in 0..<slices {
+                let range = stride(from: slice, to: units.count, by: slices).map { $0 }
+                let paths = range.map { units[$0].path }
+                group.addTask {
+                    var buffer: [UInt8] = []
+                    return (slice, paths.map { reader.read($0, buffer: &buffer) })
+                }
+            }
+            var results = [UnitStats](repeating: UnitStats(), count: units.count)
+            for await (slice, stats) in group {
+                for (offset, value) in stats.enumerated() { results[slice + offset * slices] = value }
+            }
+            return results
+        }
+    }
+
+    /// The live processes of a unit (its whole subtree).
+    func processes(of unit: ComputeUnit, buffer: inout [UInt8]) -> [Int32] {
+        discovery.processes(of: discovery.withSubtree(unit), buffer: &buffer)
+    }
+
+    private func dropStale(_ units: [ComputeUnit], logger: Logger) -> [ComputeUnit] {
+        var buffer: [UInt8] = []
+        return units.filter { unit in
+            // cgroup v2 says whether anything lives below (`populated`); v1 (and recorded trees without
+            // cgroup.events) need the processes themselves.
+            var alive: Bool
+            if discovery.layout.version == .v2,
+                let count = try? SystemFile.read(unit.directories[0] + "/cgroup.events", into: &buffer),
+                let populated = CgroupFiles.populated(buffer[..<count])
+            {
+                alive = populated
+                if alive && !Directory.exists(discovery.procfs + "/1") {
+                    // A recorded tree with a partial procfs: check the processes too.
+                    alive = !processes(of: unit, buffer: &buffer).isEmpty
+                }
+            } else {
+                alive = !processes(of: unit, buffer: &buffer).isEmpty
+            }
+            if !alive {
+                warnings.warn(
+                    "stale:\(unit.id)", "Ignoring a SLURM job cgroup without processes",
+                    metadata: ["id": "\(unit.id)", "path": "\(unit.path)"], logger: logger)
+            }
+            return alive
+        }
+    }
+
+    /// SLUID-named job cgroups get their numeric job id from their processes' `SLURM_JOB_ID`, else from the
+    /// configured resolver command; unresolved ones are skipped until they can be.
+    private func resolveSLUIDs(_ units: [ComputeUnit], logger: Logger) async -> [ComputeUnit] {
+        guard units.contains(where: { $0.id.hasPrefix(SlurmMatcher.sluidPrefix) }) else { return units }
+        var result: [ComputeUnit] = []
+        var buffer: [UInt8] = []
+        for var unit in units {
+            guard unit.id.hasPrefix(SlurmMatcher.sluidPrefix) else {
+                result.append(unit)
+                continue
+            }
+            let sluid = String(unit.id.dropFirst(SlurmMatcher.sluidPrefix.count))
+            var jobID = resolvedJobIDs.withLock { $0[sluid] }
+            if jobID == nil {
+                for pid in processes(of: unit, buffer: &buffer) {
+                    guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
+                        let found = ProcessEnvironment.value(of: "SLURM_JOB_ID", in: buffer[..<count])
+                    else { continue }
+                    jobID = found
+                    break
+                }
+            }
+            if jobID == nil, let command = settings.jobIDResolver.first {
+                let arguments = Array(settings.jobIDResolver.dropFirst()) + [sluid]
+                if let output = try? await CommandRunner().run(command, arguments: arguments, timeout: .seconds(5)) {
+                    let text = output.text.trimmingSpaces()
+                    if !text.isEmpty, text.allSatisfy(\.isNumber) { jobID = text }
+                }
+            }
+            guard let jobID else {
+                logger.debug("SLUID job cgroup not resolved to a job id yet", metadata: ["sluid": "\(sluid)"])
+                continue
+            }
+            resolvedJobIDs.withLock { $0[sluid] = jobID }
+            unit.uuid = jobID
+            unit.id = sluid
+            result.append(unit)
+        }
+        let current = Set(result.map(\.id))
+        resolvedJobIDs.withLock { cache in cache = cache.filter { current.contains($0.key) } }
+        return result
+    }
+
+    private func addGPUs(_ units: [ComputeUnit], to sink: inout MetricSink, logger: Logger) async {
+        let assignments: [String: [GPUAssignment]]
+        switch gpu {
+        case .none:
+            return
+        case .slurm(let mapper):
+            let lookups = Set(mapper.jobsToLookUp(units.map(\.uuid)))
+            var found: [String: SlurmJobEnvironment] = [:]
+            var buffer: [UInt8] = []
+            for unit in units where lookups.contains(unit.uuid) {
+                var environment = SlurmJobEnvironment()
+                for pid in processes(of: unit, buffer: &buffer) {
+                    guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
+                        let parsed = SlurmJobEnvironment.parse(buffer[..<count], requireJobID: unit.uuid)
+                    else { continue }
+                    if !parsed.ordinals.isEmpty {
+                        environment = parsed
+                        break
+                    }
+                }
+                found[unit.uuid] = environment
+            }
+            assignments = mapper.update(current: units.map(\.uuid), found: found)
+        case .libvirt(let devices):
+            guard let domains else { return }
+            let known = domains.domains(for: units.map(\.id))
+            var rows: [String: [GPUAssignment]] = [:]
+            for unit in units {
+                if let domain = known[unit.id] { rows[unit.uuid] = domain.assignments(devices: devices) }
+            }
+            assignments = rows
+        case .kubernetes(let mapper):
+            assignments = await mapper.assignments(for: units.map(\.uuid), logger: logger)
+        }
+        let flag = UnitMetrics.gpuFlag[settings.manager]!
+        for unit in units {
+            for row in assignments[unit.uuid] ?? [] {
+                let labels = [
+                    settings.manager.rawValue, settings.hostname, unit.cgroupHostname, unit.uuid, row.index,
+                    "\(settings.hostname)/gpu-\(row.index)", row.gpuUUID, row.instanceID,
+                ]
+                sink.add(flag, row.value, labels)
+                if settings.gpuSMCountMetrics, let sm = row.smCount, sm > 0 {
+                    sink.add(UnitMetrics.gpuSMCount, Double(sm), labels)
+                }
+            }
+        }
+    }
+}
+
+/// A sub-collector run by a resource-manager collector on its units (RDMA; perf and eBPF come later).
+protocol UnitSubCollector: Sendable {
+    var name: String { get }
+    /// Start-up work (for example turning hardware counters on).
+    func start() async
+    func collect(units: [ComputeUnit], collector: ComputeUnitCollector, into sink: inout MetricSink) async throws
+    /// Releases what `start` acquired.
+    func shutdown() async
+}
+
+extension UnitSubCollector {
+    func start() async {}
+    func shutdown() async {}
+}
+
+extension ComputeUnitCollector {
+    func start() async {
+        for subCollector in subCollectors { await subCollector.start() }
+    }
+
+    func shutdown() async {
+        for subCollector in subCollectors { await subCollector.shutdown() }
+    }
+}
