@@ -21,6 +21,12 @@ struct PodDevices: Sendable, Equatable {
 protocol KubernetesSources: Sendable {
     func pods() async throws -> [PodIdentity]
     func podDevices() async throws -> [PodDevices]
+    /// Releases connections at exit.
+    func shutdown() async
+}
+
+extension KubernetesSources {
+    func shutdown() async {}
 }
 
 /// Maps pods to GPUs: pods (API server) joined with PodResources (kubelet) by namespace and name, device ids
