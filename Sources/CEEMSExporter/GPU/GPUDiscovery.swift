@@ -11,6 +11,10 @@ public struct GPUOptions: Sendable, Equatable {
     public var amdSMIPath: String?
     /// Export `ceems_compute_unit_gpu_sm_count` (off by default: the recorded outputs do not have it).
     public var smCountMetrics = false
+    /// How long a GPU tool may run (`nvidia-smi -q -x` is slow on a node without persistence mode).
+    public var toolTimeout: Duration = .seconds(60)
+    /// How long start-up waits for the GPU inventory before serving without it (it completes in the background).
+    public var startupWait: Duration = .seconds(10)
 
     public init() {}
 }
@@ -28,8 +32,6 @@ enum GPUDiscovery {
             }
         }
     }
-
-    static let toolTimeout: Duration = .seconds(60)
 
     /// The vendor of the display/3D controllers under `<sysfs>/bus/pci/devices` (class `0x03…` or `0x12…`); nil
     /// when there is none (or no PCI tree at all).
@@ -69,6 +71,7 @@ enum GPUDiscovery {
         }
         guard let vendor else { return [] }
         let runner = CommandRunner()
+        let toolTimeout = options.toolTimeout
         switch vendor {
         case .nvidia:
             guard let tool = toolPath(options.nvidiaSMIPath, name: "nvidia-smi", logger: logger) else { return [] }

@@ -35,22 +35,23 @@ enum ComputeUnitCollectors {
                 DiskStats.deviceNames(buffer[..<$0])
             } ?? [:]
 
-        var inventory = try await GPUDiscovery.inventory(
-            options: configuration.gpu, fs: fs, vgpu: managers.contains(.libvirt), migUUIDs: managers.contains(.k8s),
-            logger: logger)
-        if !inventory.isEmpty {
-            logger.info(
-                "GPUs found",
-                metadata: ["count": "\(inventory.count)", "vendor": "\(inventory[0].vendor.rawValue)"])
+        let gpuOptions = configuration.gpu
+        let loader = GPUInventoryLoader(logger: logger) {
+            try await GPUDiscovery.inventory(
+                options: gpuOptions, fs: fs, vgpu: managers.contains(.libvirt), migUUIDs: managers.contains(.k8s),
+                logger: logger)
         }
+        loader.start()
+        _ = await loader.waitForResult(upTo: gpuOptions.startupWait)
 
         var collectors: [ComputeUnitCollector] = []
         for manager in managers {
             var settings = ComputeUnitSettings(
                 manager: manager, statsOptions: UnitStatsOptions(), hostname: configuration.hostname)
             settings.gpuSMCountMetrics = configuration.gpu.smCountMetrics
+            settings.reportEndedUnits = configuration.cgroups.endedUnits
             let matcher: any UnitMatcher
-            var gpu = GPUMapping.none
+            let makeMapping: @Sendable ([GPUDevice]) throws -> GPUMapping
             switch manager {
             case .slurm:
                 matcher = SlurmMatcher(version: version)
@@ -58,18 +59,19 @@ enum ComputeUnitCollectors {
                 settings.statsOptions.psi = configuration.slurm.psiMetrics
                 settings.dropUnitsWithoutProcesses = true
                 settings.jobIDResolver = configuration.slurm.jobIDResolver
-                if !inventory.isEmpty {
+                let slurm = configuration.slurm
+                makeMapping = { inventory in
                     var devices = inventory
-                    try GPUOrderMap(parsing: configuration.slurm.gpuOrderMap).apply(to: &devices)
+                    try GPUOrderMap(parsing: slurm.gpuOrderMap).apply(to: &devices)
                     var sharing = GresSharing()
-                    if let gres = try? SystemFile.readString(configuration.slurm.gresConfigFile, limit: 1 << 20) {
+                    if let gres = try? SystemFile.readString(slurm.gresConfigFile, limit: 1 << 20) {
                         let migMinors =
                             (try? SystemFile.readString("/proc/driver/nvidia-caps/mig-minors")).map(
                                 GresSharing.migMinors) ?? [:]
                         sharing = GresSharing(
                             parsing: gres, hostname: Hostname.current(), devices: devices, migMinors: migMinors)
                     }
-                    gpu = .slurm(SlurmGPUMapper(devices: devices, sharing: sharing))
+                    return .slurm(SlurmGPUMapper(devices: devices, sharing: sharing))
                 }
             case .libvirt:
                 matcher = LibvirtMatcher()
@@ -77,17 +79,21 @@ enum ComputeUnitCollectors {
                 settings.statsOptions.psi = configuration.libvirt.psiMetrics
                 settings.statsOptions.blockIO = configuration.libvirt.blkioMetrics
                 settings.libvirtXMLDirectory = configuration.libvirt.xmlDirectory
-                if !inventory.isEmpty { gpu = .libvirt(inventory) }
+                makeMapping = { .libvirt($0) }
             case .k8s:
                 matcher = K8sMatcher()
                 settings.statsOptions.swap = true
                 settings.statsOptions.blockIO = true
                 settings.statsOptions.psi = configuration.k8s.psiMetrics
                 settings.statsOptions.cpusFromWeight = true
-                if !inventory.isEmpty, let kubernetesSources {
-                    gpu = .kubernetes(KubernetesGPUMapper(devices: inventory, sources: kubernetesSources))
+                let options = configuration.k8s
+                makeMapping = { inventory in
+                    .kubernetes(
+                        KubernetesGPUMapper(
+                            devices: inventory, sources: try kubernetesSources ?? Self.kubernetesSources(options)))
                 }
             }
+            let gpu = GPUSource(loader: loader, make: makeMapping)
             let discovery = CgroupDiscovery(layout: layout, matcher: matcher, procfs: FilePathSyntax.clean(fs.procfs))
             if manager == .slurm && matcher.roots(layout: layout).isEmpty {
                 logger.warning(
@@ -108,9 +114,18 @@ enum ComputeUnitCollectors {
             }
             collectors.append(
                 ComputeUnitCollector(
-                    settings: settings, discovery: discovery, reader: reader, gpu: gpu, subCollectors: subCollectors))
+                    settings: settings, discovery: discovery, reader: reader, gpu: gpu, subCollectors: subCollectors,
+                    logger: logger))
         }
-        inventory.removeAll()
         return collectors
+    }
+
+    /// The API server (kubeconfig or in-cluster) and the kubelet socket; `NODE_NAME` (set by the DaemonSet from
+    /// `spec.nodeName`) restricts the pod list to this node.
+    static func kubernetesSources(_ options: ExporterConfiguration.KubernetesOptions) throws -> any KubernetesSources {
+        let endpoint = try KubernetesEndpoint.load(kubeconfig: options.kubeconfigFile)
+        return try KubernetesAPISources(
+            endpoint: endpoint, nodeName: EnvironmentExpansion.processValue("NODE_NAME") ?? "",
+            socketPath: options.podResourcesSocket)
     }
 }
