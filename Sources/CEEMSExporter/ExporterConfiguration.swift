@@ -43,6 +43,8 @@ public struct ExporterConfiguration: Sendable {
         public var activeSubsystem = "cpuacct"
         /// `--collector.cgroups.force-version`: `v1` or `v2` (auto-detected when nil).
         public var forceVersion: String?
+        /// `--collector.cgroups.ended-units`: report each unit once more after it ends.
+        public var endedUnits = true
         public init() {}
     }
 

@@ -134,6 +134,10 @@ public struct ExporterOptions: ParsableArguments, Sendable {
     public var activeSubsystem = "cpuacct"
     @Option(name: .customLong("collector.cgroups.force-version"), help: .hidden)
     public var forceCgroupVersion: String?
+    @Flag(
+        name: .customLong("collector.cgroups.ended-units"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Export a compute unit once more after it ends, with its final counters (default: enabled).")
+    public var endedUnits = true
 
     @Flag(
         name: .customLong("collector.slurm.swap-memory-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
@@ -403,6 +407,7 @@ public struct ExporterOptions: ParsableArguments, Sendable {
 
         configuration.netdev.deviceInclude = netdevInclude.flatMap { $0.isEmpty ? nil : $0 }
         configuration.netdev.deviceExclude = netdevExclude.flatMap { $0.isEmpty ? nil : $0 }
+        configuration.cgroups.endedUnits = endedUnits
         configuration.emissions.providers = emissionProviders
 
         configuration.cgroups.activeSubsystem = activeSubsystem

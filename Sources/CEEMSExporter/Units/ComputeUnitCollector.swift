@@ -29,6 +29,8 @@ struct ComputeUnitSettings: Sendable {
     /// processes do not tell it.
     var jobIDResolver: [String] = []
     var gpuSMCountMetrics = false
+    /// Export a unit once more after it ends, with its final counters (see ``EndedUnits``).
+    var reportEndedUnits = true
 }
 
 /// The `slurm`, `libvirt` and `k8s` collectors: discover units in the cgroup tree, read their stats
@@ -39,16 +41,17 @@ final class ComputeUnitCollector: Collector {
     let settings: ComputeUnitSettings
     let discovery: CgroupDiscovery
     let reader: UnitStatsReader
-    let gpu: GPUMapping
+    let gpu: GPUSource
     let subCollectors: [any UnitSubCollector]
     private let domains: LibvirtDomainCache?
     private let warnings = WarnOnce()
     private let resolvedJobIDs = Mutex<[String: String]>([:])
     private let workers: Int
+    let endedUnits: EndedUnits?
 
     init(
-        settings: ComputeUnitSettings, discovery: CgroupDiscovery, reader: UnitStatsReader, gpu: GPUMapping,
-        subCollectors: [any UnitSubCollector] = []
+        settings: ComputeUnitSettings, discovery: CgroupDiscovery, reader: UnitStatsReader, gpu: GPUSource,
+        subCollectors: [any UnitSubCollector] = [], logger: Logger = Logger(label: "ceems_exporter")
     ) {
         self.settings = settings
         self.discovery = discovery
@@ -58,21 +61,42 @@ final class ComputeUnitCollector: Collector {
         self.domains =
             settings.manager == .libvirt ? LibvirtDomainCache(directory: settings.libvirtXMLDirectory) : nil
         self.workers = max(1, min(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 8))
+        if settings.reportEndedUnits {
+            var watcher: UnitEndWatcher?
+            if discovery.layout.version == .v2 {
+                do {
+                    watcher = try UnitEndWatcher(discovery: discovery, reader: reader, logger: logger)
+                } catch {
+                    logger.warning(
+                        "No inotify: ended units keep their last scraped values",
+                        metadata: ["collector": "\(settings.manager.rawValue)", "err": "\(error)"])
+                }
+            }
+            self.endedUnits = EndedUnits(watcher: watcher)
+        } else {
+            self.endedUnits = nil
+        }
     }
 
     /// The current units with their final `uuid` (libvirt domain UUID, resolved SLUID job ids), without the
     /// stale ones. `processes` holds the live PIDs of units for which they were needed (v1 liveness).
     func currentUnits(logger: Logger) async -> [ComputeUnit] {
         var units = discovery.units(withChildren: false)
+        if settings.dropUnitsWithoutProcesses {
+            units = dropStale(units, logger: logger)
+        }
+        return await identify(units, logger: logger)
+    }
+
+    /// Gives units their `uuid`: the libvirt domain UUID, the job id of a SLUID-named SLURM cgroup.
+    private func identify(_ units: [ComputeUnit], logger: Logger) async -> [ComputeUnit] {
+        var units = units
         if settings.manager == .libvirt, let domains {
             let known = domains.domains(for: units.map(\.id))
             for position in units.indices {
                 // A VM without domain XML keeps its instance name as uuid.
                 units[position].uuid = known[units[position].id]?.uuid ?? units[position].id
             }
-        }
-        if settings.dropUnitsWithoutProcesses {
-            units = dropStale(units, logger: logger)
         }
         if settings.manager == .slurm {
             units = await resolveSLUIDs(units, logger: logger)
@@ -89,6 +113,7 @@ final class ComputeUnitCollector: Collector {
         let results = await readStats(units)
         var failed: [String] = []
         var exported: [ComputeUnit] = []
+        var exportedStats: [UnitStats] = []
         for (unit, stats) in zip(units, results) {
             if stats.vanished { continue }
             let labels = [manager, hostname, unit.cgroupHostname, unit.uuid]
@@ -98,10 +123,28 @@ final class ComputeUnitCollector: Collector {
             }
             UnitMetrics.add(stats, labels: labels, options: settings.statsOptions, to: &sink)
             exported.append(unit)
+            exportedStats.append(stats)
         }
         sink.add(UnitMetrics.units, Double(exported.count), [manager, hostname])
 
-        await addGPUs(exported, to: &sink, logger: context.logger)
+        var gpuProblem: GPUInventoryLoader.Unavailable?
+        var gpuRows: [String: [GPUAssignment]] = [:]
+        do {
+            gpuRows = await gpuAssignments(try gpu.current(), exported, logger: context.logger)
+        } catch {
+            gpuProblem = error
+        }
+        for unit in exported { addGPURows(gpuRows[unit.uuid] ?? [], of: unit, to: &sink) }
+
+        if let endedUnits {
+            await reportEnded(endedUnits, exported: exported, into: &sink, logger: context.logger)
+            let now = ContinuousClock.now
+            endedUnits.remember(
+                zip(exported, exportedStats).map { unit, stats in
+                    EndedUnits.Reading(
+                        unit: unit, stats: stats, gpuRows: gpuRows[unit.uuid] ?? [], at: now, scraped: true)
+                })
+        }
 
         if !subCollectors.isEmpty {
             let exported = exported
@@ -132,14 +175,19 @@ final class ComputeUnitCollector: Collector {
         if !failed.isEmpty {
             throw UnitCollectionError.unreadableStats(failed)
         }
+        if let gpuProblem {
+            throw UnitCollectionError.gpusUnavailable(gpuProblem.description)
+        }
     }
 
     enum UnitCollectionError: Error, CustomStringConvertible {
         case unreadableStats([String])
+        case gpusUnavailable(String)
 
         var description: String {
             switch self {
             case .unreadableStats(let units): "unreadable cgroup files: \(units.joined(separator: "; "))"
+            case .gpusUnavailable(let reason): "units exported without GPUs: \(reason)"
             }
         }
     }
@@ -243,11 +291,13 @@ final class ComputeUnitCollector: Collector {
         return result
     }
 
-    private func addGPUs(_ units: [ComputeUnit], to sink: inout MetricSink, logger: Logger) async {
-        let assignments: [String: [GPUAssignment]]
-        switch gpu {
+    /// The GPU rows of the units, by uuid.
+    private func gpuAssignments(
+        _ mapping: GPUMapping, _ units: [ComputeUnit], logger: Logger
+    ) async -> [String: [GPUAssignment]] {
+        switch mapping {
         case .none:
-            return
+            return [:]
         case .slurm(let mapper):
             let lookups = Set(mapper.jobsToLookUp(units.map(\.uuid)))
             var found: [String: SlurmJobEnvironment] = [:]
@@ -265,30 +315,62 @@ final class ComputeUnitCollector: Collector {
                 }
                 found[unit.uuid] = environment
             }
-            assignments = mapper.update(current: units.map(\.uuid), found: found)
+            return mapper.update(current: units.map(\.uuid), found: found)
         case .libvirt(let devices):
-            guard let domains else { return }
+            guard let domains else { return [:] }
             let known = domains.domains(for: units.map(\.id))
             var rows: [String: [GPUAssignment]] = [:]
             for unit in units {
                 if let domain = known[unit.id] { rows[unit.uuid] = domain.assignments(devices: devices) }
             }
-            assignments = rows
+            return rows
         case .kubernetes(let mapper):
-            assignments = await mapper.assignments(for: units.map(\.uuid), logger: logger)
+            return await mapper.assignments(for: units.map(\.uuid), logger: logger)
         }
+    }
+
+    private func addGPURows(_ rows: [GPUAssignment], of unit: ComputeUnit, to sink: inout MetricSink) {
         let flag = UnitMetrics.gpuFlag[settings.manager]!
-        for unit in units {
-            for row in assignments[unit.uuid] ?? [] {
-                let labels = [
-                    settings.manager.rawValue, settings.hostname, unit.cgroupHostname, unit.uuid, row.index,
-                    "\(settings.hostname)/gpu-\(row.index)", row.gpuUUID, row.instanceID,
-                ]
-                sink.add(flag, row.value, labels)
-                if settings.gpuSMCountMetrics, let sm = row.smCount, sm > 0 {
-                    sink.add(UnitMetrics.gpuSMCount, Double(sm), labels)
+        for row in rows {
+            let labels = [
+                settings.manager.rawValue, settings.hostname, unit.cgroupHostname, unit.uuid, row.index,
+                "\(settings.hostname)/gpu-\(row.index)", row.gpuUUID, row.instanceID,
+            ]
+            sink.add(flag, row.value, labels)
+            if settings.gpuSMCountMetrics, let sm = row.smCount, sm > 0 {
+                sink.add(UnitMetrics.gpuSMCount, Double(sm), labels)
+            }
+        }
+    }
+
+    /// Exports the units that ended since the last scrape once more (not counted in `ceems_compute_units`).
+    private func reportEnded(
+        _ endedUnits: EndedUnits, exported: [ComputeUnit], into sink: inout MetricSink, logger: Logger
+    ) async {
+        var readings = endedUnits.ended(current: exported)
+        guard !readings.isEmpty else { return }
+        let unidentified = readings.indices.filter { !readings[$0].scraped }
+        if !unidentified.isEmpty {
+            let identified = await identify(unidentified.map { readings[$0].unit }, logger: logger)
+            let byPath = Dictionary(identified.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            for position in unidentified {
+                if let unit = byPath[readings[position].unit.path] {
+                    readings[position].unit = unit
+                } else {
+                    readings[position].unit.uuid = ""
                 }
             }
+        }
+        let live = Set(exported.map { [$0.cgroupHostname, $0.uuid] })
+        for reading in readings where !reading.unit.uuid.isEmpty {
+            let unit = reading.unit
+            // A new unit with the same id (a requeued job) is already exported: never a duplicate series.
+            guard !live.contains([unit.cgroupHostname, unit.uuid]) else { continue }
+            logger.debug(
+                "Reporting an ended unit once more", metadata: ["uuid": "\(unit.uuid)", "path": "\(unit.path)"])
+            let labels = [settings.manager.rawValue, settings.hostname, unit.cgroupHostname, unit.uuid]
+            UnitMetrics.add(reading.stats, labels: labels, options: settings.statsOptions, to: &sink)
+            addGPURows(reading.gpuRows, of: unit, to: &sink)
         }
     }
 }
@@ -310,10 +392,13 @@ extension UnitSubCollector {
 
 extension ComputeUnitCollector {
     func start() async {
+        if let endedUnits { endedUnits.watcher?.start(delivering: endedUnits) }
         for subCollector in subCollectors { await subCollector.start() }
     }
 
     func shutdown() async {
+        endedUnits?.stop()
         for subCollector in subCollectors { await subCollector.shutdown() }
+        if case .kubernetes(let mapper) = gpu.existing { await mapper.sources.shutdown() }
     }
 }
