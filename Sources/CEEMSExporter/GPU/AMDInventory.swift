@@ -26,7 +26,7 @@ enum AMDInventory {
 
     /// Chooses the parser from the content: a JSON document, else `rocm-smi --csv`.
     static func parse(_ output: String) throws(ParseError) -> [GPUDevice] {
-        let trimmed = output.trimmingSpacesCompat()
+        let trimmed = output.trimmingSpaces()
         let cards: [(minor: Int, serial: String, bus: String, name: String, partition: String)]
         if trimmed.hasPrefix("{") || trimmed.hasPrefix("[") {
             guard let parsed = parseJSON(trimmed) else { throw .unrecognised("rocm-smi/amd-smi (JSON)") }
@@ -64,7 +64,7 @@ enum AMDInventory {
         var cards: [(Int, String, String, String, String)] = []
         for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map {
-                $0.trimmingCharactersCompat()
+                $0.trimmingSpaces()
             }
             guard fields.count >= 7, fields[0].hasPrefix("card"), let minor = Int(fields[0].dropFirst(4)) else {
                 continue

@@ -1,3 +1,5 @@
+import CEEMSCore
+
 /// A physical GPU and, when partitioned (NVIDIA MIG, AMD compute partitions), its instances.
 struct GPUDevice: Sendable, Equatable {
     enum Vendor: String, Sendable {
@@ -69,20 +71,12 @@ extension GPUDevice {
 
     /// `00000000:15:00.0`, `0000:15:00.0`, `15:00.0` → `0000:15:00.0`.
     static func normaliseBusID(_ text: String) -> String {
-        let lower = text.lowercased().trimmingSpacesCompat()
+        let lower = text.lowercased().trimmingSpaces()
         let parts = lower.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count >= 2 else { return lower }
         var domain = parts.count == 3 ? String(parts[0]) : "0000"
         if domain.count > 4 { domain = String(domain.suffix(4)) }
         while domain.count < 4 { domain = "0" + domain }
         return domain + ":" + parts[parts.count - 2] + ":" + parts[parts.count - 1]
-    }
-}
-
-extension String {
-    func trimmingSpacesCompat() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }) else { return "" }
-        return String(self[start...lastIndex(where: { !isSpace($0) })!])
     }
 }

@@ -1,3 +1,5 @@
+import CEEMSCore
+
 /// `--collector.slurm.gpu-order-map`: `slurmIndex:minor` or `slurmIndex:minor.gi` entries, comma separated, that
 /// give GPUs (or MIG instances) the index SLURM uses for them. Entries naming nothing that exists are ignored;
 /// devices the map does not name keep their index.
@@ -24,7 +26,7 @@ struct GPUOrderMap: Sendable, Equatable {
     init(parsing text: String) throws(ParseError) {
         var entries: [Entry] = []
         for raw in text.split(separator: ",") {
-            let entry = raw.trimmingCharactersCompat()
+            let entry = raw.trimmingSpaces()
             if entry.isEmpty { continue }
             let parts = entry.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count == 2, Int(parts[0]) != nil else { throw .invalid(entry) }

@@ -19,7 +19,7 @@ struct GresSharing: Sendable, Equatable {
     init(parsing text: String, hostname: String, devices: [GPUDevice], migMinors: [Int: (gpu: Int, instance: Int)]) {
         var shares: [Key: Int] = [:]
         for rawLine in text.split(whereSeparator: { $0 == "\n" }) {
-            let line = String(rawLine.prefix { $0 != "#" }).trimmingSpacesCompat()
+            let line = String(rawLine.prefix { $0 != "#" }).trimmingSpaces()
             if line.isEmpty { continue }
             var fields: [String: String] = [:]
             for token in line.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
@@ -98,10 +98,14 @@ struct GresSharing: Sendable, Equatable {
 
 /// SLURM hostlist syntax (`node[1-3,5]`, `gpu[01-02]-ib`, comma lists), as used in `gres.conf`.
 enum Hostlist {
+    /// More names than any node list of a gres.conf holds: a bigger expansion is cut (and cannot exhaust memory).
+    static let maximumNames = 65536
+
     static func expand(_ text: String) -> [String] {
         var result: [String] = []
         for item in splitTopLevel(text) {
             result += expandOne(item)
+            if result.count >= maximumNames { return Array(result.prefix(maximumNames)) }
         }
         return result
     }
@@ -132,10 +136,11 @@ enum Hostlist {
         var values: [String] = []
         for range in item[item.index(after: open)..<close].split(separator: ",") {
             let bounds = range.split(separator: "-")
-            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low <= high, high - low < 100_000
+            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low <= high,
+                high - low < maximumNames
             {
                 let width = bounds[0].count
-                for value in low...high {
+                for value in low...high where values.count < maximumNames {
                     var text = String(value)
                     while text.count < width { text = "0" + text }
                     values.append(text)
@@ -144,6 +149,13 @@ enum Hostlist {
                 values.append(String(range))
             }
         }
-        return values.flatMap { value in suffixes.map { prefix + value + $0 } }
+        var names: [String] = []
+        for value in values {
+            for suffix in suffixes {
+                guard names.count < maximumNames else { return names }
+                names.append(prefix + value + suffix)
+            }
+        }
+        return names
     }
 }

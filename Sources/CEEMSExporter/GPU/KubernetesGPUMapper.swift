@@ -8,15 +8,6 @@ struct PodIdentity: Sendable, Hashable {
     var uid: String
 }
 
-/// The devices the kubelet gave a pod's containers (PodResources `List`).
-struct PodDevices: Sendable, Equatable {
-    var namespace: String
-    var name: String
-    /// Device ids as the device plugins report them (NVIDIA `GPU-…`/`MIG-…`, AMD PCI address or
-    /// `amdgpu_xcp.N`), with repeats for time-sliced replicas.
-    var deviceIDs: [String]
-}
-
 /// Where the Kubernetes mapping reads pods and their devices from (the API server and the kubelet socket).
 protocol KubernetesSources: Sendable {
     func pods() async throws -> [PodIdentity]

@@ -96,7 +96,7 @@ enum NvidiaInventory {
             }
         }
         for rawLine in query.split(separator: "\n") {
-            let line = rawLine.trimmingCharactersCompat()
+            let line = rawLine.trimmingSpaces()
             // A block header is the only unindented line ("GPU 00000000:10:00.0"); "GPU Instance ID" is a key.
             if rawLine.hasPrefix("GPU ") && !line.contains(" : ") {
                 if let pendingMDEV { attach(pendingMDEV, instanceID: nil) }
@@ -106,8 +106,8 @@ enum NvidiaInventory {
                 continue
             }
             guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].trimmingCharactersCompat()
-            let value = line[line.index(after: colon)...].trimmingCharactersCompat()
+            let key = line[..<colon].trimmingSpaces()
+            let value = line[line.index(after: colon)...].trimmingSpaces()
             if key == "MDEV UUID" {
                 if let pendingMDEV { attach(pendingMDEV, instanceID: nil) }
                 pendingMDEV = value.lowercased()
@@ -117,11 +117,5 @@ enum NvidiaInventory {
             }
         }
         if let pendingMDEV { attach(pendingMDEV, instanceID: nil) }
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharactersCompat() -> String {
-        String(self).trimmingSpacesCompat()
     }
 }

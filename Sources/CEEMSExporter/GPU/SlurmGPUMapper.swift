@@ -1,3 +1,4 @@
+import CEEMSCore
 import CEEMSLinux
 import Synchronization
 
@@ -39,7 +40,7 @@ struct SlurmJobEnvironment: Sendable, Equatable {
     }
 
     static func list(_ value: String) -> [String] {
-        value.split(separator: ",").map { $0.trimmingCharactersCompat() }.filter { !$0.isEmpty }
+        value.split(separator: ",").map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
     }
 }
 
