@@ -10,6 +10,12 @@ public struct InotifyEvent: Sendable, Equatable {
     public var mask: UInt32
     public var name: String
 
+    public init(watch: Int32, mask: UInt32, name: String) {
+        self.watch = watch
+        self.mask = mask
+        self.name = name
+    }
+
     public var isDirectoryCreated: Bool { mask & UInt32(IN_CREATE) != 0 && mask & UInt32(IN_ISDIR) != 0 }
     public var isModified: Bool { mask & UInt32(IN_MODIFY) != 0 }
     /// The watch is gone (its file or directory was removed).
@@ -58,7 +64,7 @@ public final class Inotify: @unchecked Sendable {
 
     /// Decodes `struct inotify_event` records: wd (4), mask (4), cookie (4), len (4), then `len` bytes of
     /// NUL-padded name.
-    static func parse(_ bytes: ArraySlice<UInt8>) -> [InotifyEvent] {
+    public static func parse(_ bytes: ArraySlice<UInt8>) -> [InotifyEvent] {
         var events: [InotifyEvent] = []
         var offset = bytes.startIndex
         func word(_ at: Int) -> UInt32 {

@@ -66,25 +66,10 @@ import Glibc
 
 /// The recorded outputs of the exporter conformance suite in ../shared (present in CI, beside the clone).
 enum ConformanceFiles {
-    static let directory: String = {
-        var path = #filePath
-        for _ in 0..<4 { path = String(path[..<path.lastIndex(of: "/")!]) }
-        return path + "/../shared/conformance/exporter/expected"
-    }()
-
-    static var available: Bool { access(directory, R_OK) == 0 }
+    static var available: Bool { SharedReference.available }
 
     static func expectedOutputs() -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var texts: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-            }
-            guard name.hasSuffix(".txt"), let text = Golden.read(directory + "/" + name) else { continue }
-            texts.append(text)
-        }
-        return texts
+        SharedReference.files(in: SharedReference.expected).filter { $0.hasSuffix(".txt") }
+            .compactMap { SharedReference.read(SharedReference.expected + "/" + $0) }
     }
 }

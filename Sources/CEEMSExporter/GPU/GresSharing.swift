@@ -67,11 +67,12 @@ struct GresSharing: Sendable, Equatable {
     static func deviceKeys(_ files: String, migMinors: [Int: (gpu: Int, instance: Int)]) -> [Key] {
         var keys: [Key] = []
         for file in Hostlist.expand(files) {
-            if let range = file.firstRange(of: "nvidia-cap"), let cap = Int(file[range.upperBound...]) {
+            let name = file.split(separator: "/").last ?? ""
+            if name.hasPrefix("nvidia-cap"), let cap = Int(name.dropFirst(10)) {
                 if let mig = migMinors[cap] { keys.append(Key(minor: mig.gpu, instanceID: mig.instance)) }
-            } else if let range = file.firstRange(of: "/dev/nvidia"), let minor = Int(file[range.upperBound...]) {
+            } else if name.hasPrefix("nvidia"), let minor = Int(name.dropFirst(6)) {
                 keys.append(Key(minor: minor, instanceID: nil))
-            } else if let range = file.firstRange(of: "renderD"), let minor = Int(file[range.upperBound...]) {
+            } else if name.hasPrefix("renderD"), let minor = Int(name.dropFirst(7)) {
                 // AMD: render nodes start at 128.
                 keys.append(Key(minor: minor - 128, instanceID: nil))
             }
