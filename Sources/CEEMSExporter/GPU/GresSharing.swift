@@ -101,12 +101,14 @@ struct GresSharing: Sendable, Equatable {
 enum Hostlist {
     /// More names than any node list of a gres.conf holds: a bigger expansion is cut (and cannot exhaust memory).
     static let maximumNames = 65536
+    /// Longer than any host name: such names are dropped (which also bounds the memory an expansion takes).
+    static let maximumNameLength = 255
 
     static func expand(_ text: String) -> [String] {
         var result: [String] = []
         for item in splitTopLevel(text) {
-            result += expandOne(item)
-            if result.count >= maximumNames { return Array(result.prefix(maximumNames)) }
+            result += expandOne(item[...], budget: maximumNames - result.count)
+            if result.count >= maximumNames { break }
         }
         return result
     }
@@ -130,30 +132,37 @@ enum Hostlist {
         return items
     }
 
-    static func expandOne(_ item: String) -> [String] {
-        guard let open = item.firstIndex(of: "["), let close = item[open...].firstIndex(of: "]") else { return [item] }
-        let prefix = String(item[..<open])
-        let suffixes = expandOne(String(item[item.index(after: close)...]))
+    /// Expands one item into at most `budget` names. The budget is shared down the brackets (a level with n
+    /// values leaves budget/n to each suffix), so the work is bounded whatever the input.
+    static func expandOne(_ item: Substring, budget: Int) -> [String] {
+        guard budget > 0 else { return [] }
+        guard let open = item.firstIndex(of: "["), let close = item[open...].firstIndex(of: "]") else {
+            return item.utf8.count <= maximumNameLength ? [String(item)] : []
+        }
+        let prefix = item[..<open]
+        guard prefix.utf8.count <= maximumNameLength else { return [] }
         var values: [String] = []
-        for range in item[item.index(after: open)..<close].split(separator: ",") {
+        ranges: for range in item[item.index(after: open)..<close].split(separator: ",") {
             let bounds = range.split(separator: "-")
-            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low <= high,
-                high - low < maximumNames
-            {
+            if bounds.count == 2, let low = Int(bounds[0]), let high = Int(bounds[1]), low <= high {
                 let width = bounds[0].count
-                for value in low...high where values.count < maximumNames {
+                for value in low...high {
+                    guard values.count < budget else { break ranges }
                     var text = String(value)
-                    while text.count < width { text = "0" + text }
+                    if text.count < width { text = String(repeating: "0", count: width - text.count) + text }
                     values.append(text)
                 }
             } else {
+                guard values.count < budget else { break }
                 values.append(String(range))
             }
         }
+        guard !values.isEmpty else { return [] }
+        let suffixes = expandOne(item[item.index(after: close)...], budget: max(1, budget / values.count))
         var names: [String] = []
         for value in values {
-            for suffix in suffixes {
-                guard names.count < maximumNames else { return names }
+            for suffix in suffixes where prefix.utf8.count + value.utf8.count + suffix.utf8.count <= maximumNameLength {
+                guard names.count < budget else { return names }
                 names.append(prefix + value + suffix)
             }
         }
