@@ -120,6 +120,8 @@ extension IPMIOutputParser {
                 if key == "e" { errorCode = number } else { values[key] = number }
                 index = valueEnd
             } else {
+                // A value cut off at the end of the text leaves nothing to skip.
+                guard cursor < bytes.count else { break }
                 index = bytes[cursor] == UInt8(ascii: "\"") ? skipString(bytes, from: cursor) : valueEnd
             }
         }

@@ -61,6 +61,8 @@ import Testing
                 == IPMIPowerReading(current: 5942, minimum: 5748, maximum: 6132, average: 5942))
         #expect(IPMIOutputParser.parseCapmc(#"{"e":52,"err_msg":"Invalid nid"}"#) == nil)
         #expect(IPMIOutputParser.parseCapmc("not json") == nil)
+        // Found by the fuzzer: a key whose value is cut off at the end of the text.
+        #expect(IPMIOutputParser.parseCapmc("{\n\"avg\":5942,\n\"0\",\n\"avg\":\n")?.average == 5942)
     }
 
     @Test func parsesTheDCMIResponse() {

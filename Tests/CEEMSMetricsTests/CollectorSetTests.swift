@@ -49,7 +49,7 @@ import Testing
 
     @Test func reportsSuccessPerCollectorAndKeepsPartialSamples() async {
         let set = CollectorSet(collectors: [Quick(name: "a"), Failing(), Empty()], logger: logger)
-        let sinks = await set.collect(timeout: .seconds(2))
+        let sinks = await set.collect(timeout: .seconds(30))
         #expect(successes(sinks) == ["a": 1, "failing": 0, "empty": 0])
         let values = sinks.flatMap { $0.samples(of: Self.value) }.map(\.labelValues[0]).sorted()
         #expect(values == ["a", "failing"])
@@ -82,8 +82,8 @@ import Testing
         let set = CollectorSet(collectors: (0..<5).map { Slow(name: "s\($0)") }, logger: logger)
         let start = ContinuousClock.now
         let sinks = await set.collect(timeout: .seconds(5))
-        // Five one-second collectors in sequence would take five seconds.
-        #expect(ContinuousClock.now - start < .seconds(3))
+        // Five one-second collectors in sequence would take five seconds (the margin absorbs a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(4))
         #expect(successes(sinks).values.allSatisfy { $0 == 1 })
     }
 }

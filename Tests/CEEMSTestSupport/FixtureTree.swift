@@ -52,6 +52,24 @@ public struct FixtureTree: Sendable {
     public func remove(_ relative: String) {
         unlink(path(relative))
     }
+
+    /// Removes a directory and everything below it (like `rm -rf`).
+    public func removeTree(_ relative: String) {
+        FixtureTree.removeTree(atPath: path(relative))
+    }
+
+    public static func removeTree(atPath path: String) {
+        for name in SharedReference.files(in: path) {
+            let child = path + "/" + name
+            var info = stat()
+            if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+                removeTree(atPath: child)
+            } else {
+                unlink(child)
+            }
+        }
+        rmdir(path)
+    }
 }
 
 extension String {

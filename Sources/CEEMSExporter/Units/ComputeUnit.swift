@@ -41,12 +41,17 @@ struct CgroupLayout: Sendable, Equatable {
     }
 
     /// Maps `--collector.cgroups.active-subsystem` to its v1 directory name.
-    static func controllerDirectory(for subsystem: String) -> String {
-        switch subsystem {
-        case "cpuacct", "cpu": "cpu,cpuacct"
-        case "net_cls", "net_prio": "net_cls,net_prio"
-        default: subsystem
-        }
+    /// The v1 mount of `--collector.cgroups.active-subsystem`: the joint `cpu,cpuacct` (`net_cls,net_prio`)
+    /// mount where the system has one, else the controller's own.
+    static func controllerDirectory(for subsystem: String, root: String) -> String {
+        let joint: String? =
+            switch subsystem {
+            case "cpuacct", "cpu": "cpu,cpuacct"
+            case "net_cls", "net_prio": "net_cls,net_prio"
+            default: nil
+            }
+        if let joint, SystemFileProbe.exists(root + "/" + joint) { return joint }
+        return subsystem
     }
 
     /// The directory of a v1 controller, resolving `cpu,cpuacct` vs separate mounts.

@@ -17,9 +17,10 @@ enum ComputeUnitCollectors {
             case "v2": .v2
             default: CgroupVersion.detect(root: fs.cgroupfs)
             }
+        let root = FilePathSyntax.clean(fs.cgroupfs)
         let layout = CgroupLayout(
-            version: version, root: FilePathSyntax.clean(fs.cgroupfs),
-            activeController: CgroupLayout.controllerDirectory(for: configuration.cgroups.activeSubsystem))
+            version: version, root: root,
+            activeController: CgroupLayout.controllerDirectory(for: configuration.cgroups.activeSubsystem, root: root))
         logger.info("cgroup hierarchy", metadata: ["version": "\(version.rawValue)", "root": "\(layout.root)"])
 
         var buffer: [UInt8] = []
