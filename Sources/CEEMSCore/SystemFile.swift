@@ -35,31 +35,45 @@ public enum SystemFile {
         _ path: String, into buffer: inout [UInt8], limit: Int = 64 << 20
     ) throws(SystemFileError) -> Int {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { throw .notFound(path: path) }
-            throw .failed(path: path, errno: code)
-        }
+        if fd < 0 { throw openError(path) }
         defer { close(fd) }
+        return try read(descriptor: fd, path: path, into: &buffer, limit: limit, shortReadEnds: false)
+    }
+
+    static func openError(_ path: String) -> SystemFileError {
+        let code = errno
+        if code == ENOENT || code == ENOTDIR { return .notFound(path: path) }
+        return .failed(path: path, errno: code)
+    }
+
+    /// Reads an open file to its end. With `shortReadEnds`, a read that does not fill the buffer is taken as
+    /// the end: true of kernfs (cgroup) and procfs files, which hand their whole content to the first read
+    /// that has room for it, and of regular files; it spares one `read` per file.
+    static func read(
+        descriptor fd: Int32, path: @autoclosure () -> String, into buffer: inout [UInt8], limit: Int,
+        shortReadEnds: Bool
+    ) throws(SystemFileError) -> Int {
         if buffer.count < 4096 { buffer = [UInt8](repeating: 0, count: 4096) }
         var length = 0
         while true {
             if length == buffer.count {
-                if buffer.count >= limit { throw .tooLarge(path: path, limit: limit) }
+                if buffer.count >= limit { throw .tooLarge(path: path(), limit: limit) }
                 buffer.append(contentsOf: repeatElement(0, count: min(buffer.count, limit - buffer.count)))
             }
+            let room = buffer.count - length
             let got = buffer.withUnsafeMutableBytes { raw in
-                Glibc.read(fd, raw.baseAddress! + length, raw.count - length)
+                Glibc.read(fd, raw.baseAddress! + length, room)
             }
             if got < 0 {
                 let code = errno
                 if code == EINTR { continue }
                 // A cgroup removed between open and read answers ENODEV.
-                if code == ENODEV || code == ENOENT { throw .notFound(path: path) }
-                throw .failed(path: path, errno: code)
+                if code == ENODEV || code == ENOENT { throw .notFound(path: path()) }
+                throw .failed(path: path(), errno: code)
             }
             if got == 0 { break }
             length += got
+            if shortReadEnds && got < room { break }
         }
         return length
     }
@@ -111,4 +125,31 @@ public struct FileFingerprint: Sendable, Hashable {
     public var nanoseconds: Int64
     public var size: Int64
     public var inode: UInt64
+}
+
+/// An open directory whose files are read by name (`openat`): the kernel resolves the directory's path once
+/// instead of once per file, which is most of the cost of opening a cgroup control file.
+public final class DirectoryHandle {
+    public let path: String
+    private let descriptor: Int32
+
+    /// Opens a directory; nil when it does not exist (or is not a directory).
+    public init?(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        self.path = path
+        self.descriptor = fd
+    }
+
+    deinit { close(descriptor) }
+
+    /// Reads the file `name` of the directory into `buffer` and returns its length. Meant for kernfs, procfs
+    /// and regular files (a short read is the end; see `SystemFile`).
+    public func read(_ name: String, into buffer: inout [UInt8], limit: Int = 1 << 20) throws(SystemFileError) -> Int {
+        let fd = openat(descriptor, name, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw SystemFile.openError(path + "/" + name) }
+        defer { close(fd) }
+        return try SystemFile.read(
+            descriptor: fd, path: self.path + "/" + name, into: &buffer, limit: limit, shortReadEnds: true)
+    }
 }

@@ -5,8 +5,8 @@ public enum ByteParsing {
     }
 
     /// Splits `bytes` into lines (without the newline); a final line without newline is included.
-    public static func lines(_ bytes: ArraySlice<UInt8>) -> [ArraySlice<UInt8>] {
-        bytes.split(separator: 0x0A, omittingEmptySubsequences: false).filter { !$0.isEmpty }
+    public static func lines(_ bytes: ArraySlice<UInt8>) -> ByteLines {
+        ByteLines(rest: bytes)
     }
 
     /// Whitespace-separated fields of a line.
@@ -83,5 +83,24 @@ public enum ByteParsing {
             }
             return true
         }
+    }
+}
+
+/// The non-empty lines of a byte slice, found as they are iterated (no array is built: a parser that wants two
+/// keys of a 50-line `memory.stat` stops after the lines it needs).
+public struct ByteLines: Sequence, IteratorProtocol {
+    var rest: ArraySlice<UInt8>
+
+    public mutating func next() -> ArraySlice<UInt8>? {
+        while !rest.isEmpty {
+            guard let newline = rest.firstIndex(of: 0x0A) else {
+                defer { rest = rest[rest.endIndex...] }
+                return rest
+            }
+            let line = rest[..<newline]
+            rest = rest[(newline + 1)...]
+            if !line.isEmpty { return line }
+        }
+        return nil
     }
 }

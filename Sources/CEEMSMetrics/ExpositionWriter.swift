@@ -35,16 +35,9 @@ public enum ExpositionWriter {
         let descriptor = family.descriptor
         let order = descriptor.sortedLabelOrder
         var samples = family.samples
-        if samples.count > 1 {
-            samples.sort { lhs, rhs in
-                for index in order {
-                    let a = lhs.labelValues[index].utf8
-                    let b = rhs.labelValues[index].utf8
-                    if a.elementsEqual(b) { continue }
-                    return a.lexicographicallyPrecedes(b)
-                }
-                return false
-            }
+        // Collectors mostly add samples in order already (units come sorted): check before sorting.
+        if samples.count > 1 && !isSorted(samples, order: order) {
+            samples.sort { compareLabels($0, $1, order: order) < 0 }
         }
         let nameBytes = Array(descriptor.name.utf8)
         out.append(contentsOf: "# HELP ".utf8)
@@ -77,14 +70,55 @@ public enum ExpositionWriter {
     }
 
     static func sameLabels(_ a: Sample, _ b: Sample) -> Bool {
-        for index in a.labelValues.indices where !a.labelValues[index].utf8.elementsEqual(b.labelValues[index].utf8) {
+        for index in a.labelValues.indices where compareBytes(a.labelValues[index], b.labelValues[index]) != 0 {
             return false
         }
         return true
     }
 
+    static func isSorted(_ samples: [Sample], order: [Int]) -> Bool {
+        for position in samples.indices.dropFirst()
+        where compareLabels(samples[position - 1], samples[position], order: order) > 0 {
+            return false
+        }
+        return true
+    }
+
+    /// Orders samples by their label values in `order`, bytewise.
+    static func compareLabels(_ lhs: Sample, _ rhs: Sample, order: [Int]) -> Int {
+        for index in order {
+            let result = compareBytes(lhs.labelValues[index], rhs.labelValues[index])
+            if result != 0 { return result }
+        }
+        return 0
+    }
+
+    /// Byte order of two strings (negative, zero, positive), on their contiguous UTF-8 storage.
+    static func compareBytes(_ a: String, _ b: String) -> Int {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let common = min(x.count, y.count)
+                var index = 0
+                while index < common {
+                    if x[index] != y[index] { return Int(x[index]) - Int(y[index]) }
+                    index += 1
+                }
+                return x.count - y.count
+            }
+        }
+    }
+
     /// HELP escapes `\` and newline; label values also escape `"`.
     static func appendEscaped(_ text: String, escapeQuotes: Bool, to out: inout [UInt8]) {
+        let plain = text.utf8.allSatisfy {
+            $0 != UInt8(ascii: "\\") && $0 != UInt8(ascii: "\n") && !(escapeQuotes && $0 == UInt8(ascii: "\""))
+        }
+        if plain {
+            out.append(contentsOf: text.utf8)
+            return
+        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\\"):

@@ -1,3 +1,5 @@
+import CEEMSLinux
+import CEEMSTestSupport
 import Testing
 
 @testable import CEEMSExporter
@@ -55,5 +57,35 @@ import Testing
         #expect(!readings.contains { $0.unit.id == "0" })  // the oldest were dropped
         #expect(readings.allSatisfy { !$0.scraped })
         #expect(ended.ended(current: []).count == 1)  // the one still present then, now gone
+    }
+}
+
+@Suite struct UnitLimitsCacheTests {
+    @Test func limitsAreReadAgainOnlyOnceOldAndGarbageIsNeverCached() throws {
+        let tree = try UnitFixture.slurmV2([.init(id: 1, pids: [10])])
+        let directory = "cgroup/system.slice/slurmstepd.scope/job_1"
+        let layout = CgroupLayout(version: .v2, root: tree.path("cgroup"), activeController: "")
+        func reader(maximumAge: Duration) -> UnitStatsReader {
+            UnitStatsReader(
+                layout: layout, options: UnitStatsOptions(), hostMemoryTotal: 1, hostSwapTotal: 1, deviceNames: [:],
+                limitsMaximumAge: maximumAge)
+        }
+        let cached = reader(maximumAge: .seconds(60))
+        let uncached = reader(maximumAge: .zero)
+        var buffer: [UInt8] = []
+        let relative = "/system.slice/slurmstepd.scope/job_1"
+        #expect(cached.read(relative, buffer: &buffer).memoryTotal == 1)  // "max" → host total
+        try tree.file(directory + "/memory.max", "4096\n")
+        #expect(cached.read(relative, buffer: &buffer).memoryTotal == 1)
+        #expect(uncached.read(relative, buffer: &buffer).memoryTotal == 4096)
+        cached.limits.prune(keeping: [])
+        #expect(cached.read(relative, buffer: &buffer).memoryTotal == 4096)
+        // A limit file holding garbage is reported every time, and read again.
+        try tree.file(directory + "/memory.max", "garbage\n")
+        cached.limits.prune(keeping: [])
+        #expect(cached.read(relative, buffer: &buffer).failedFiles == ["memory.max"])
+        #expect(cached.read(relative, buffer: &buffer).failedFiles == ["memory.max"])
+        try tree.file(directory + "/memory.max", "8192\n")
+        #expect(cached.read(relative, buffer: &buffer).memoryTotal == 8192)
     }
 }

@@ -89,6 +89,32 @@ import Glibc
         for path in paths.sorted(by: { $0.count > $1.count }) { rmdir(path) }
     }
 
+    /// The slurm collector on a real hierarchy, started (its watcher running).
+    static func slurmCollectors(root: String, version: String) async throws -> [ComputeUnitCollector] {
+        var configuration = ExporterConfiguration()
+        configuration.fs = LinuxFS(cgroupfs: root)
+        configuration.hostname = "node-1"
+        configuration.cgroups.forceVersion = version
+        configuration.gpu.type = "nogpu"
+        let collectors = try await ComputeUnitCollectors.make(
+            configuration: configuration, managers: [.slurm], logger: quietLogger)
+        for collector in collectors { await collector.start() }
+        return collectors
+    }
+
+    /// Two scrapes two seconds apart, and the CPU user seconds of `uuid` in each.
+    static func scrapeTwice(
+        _ collectors: [ComputeUnitCollector], uuid: String
+    ) async throws -> (second: String, before: Double, after: Double) {
+        let family = "ceems_compute_unit_cpu_user_seconds_total"
+        let first = await scrape(collectors)
+        try await Task.sleep(for: .seconds(2))
+        let second = await scrape(collectors)
+        let before = try #require(value(first, family, uuid: uuid))
+        let after = try #require(value(second, family, uuid: uuid))
+        return (second, before, after)
+    }
+
     static func value(_ text: String, _ family: String, uuid: String) -> Double? {
         for line in text.split(separator: "\n") where line.hasPrefix(family + "{") && line.contains("uuid=\"\(uuid)\"")
         {
@@ -114,21 +140,9 @@ import Glibc
         defer { process.stop() }
         try await process.waitUntilIn(cpuacct + "/step_0")
 
-        var configuration = ExporterConfiguration()
-        configuration.fs = LinuxFS(cgroupfs: Self.v1Root)
-        configuration.hostname = "node-1"
-        configuration.cgroups.forceVersion = "v1"
-        configuration.gpu.type = "nogpu"
-        let collectors = try await ComputeUnitCollectors.make(
-            configuration: configuration, managers: [.slurm], logger: quietLogger)
+        let collectors = try await Self.slurmCollectors(root: Self.v1Root, version: "v1")
         defer { Task { for collector in collectors { await collector.shutdown() } } }
-
-        let first = await scrape(collectors)
-        try await Task.sleep(for: .seconds(2))
-        let second = await scrape(collectors)
-        let family = "ceems_compute_unit_cpu_user_seconds_total"
-        let before = try #require(Self.value(first, family, uuid: id))
-        let after = try #require(Self.value(second, family, uuid: id))
+        let (second, before, after) = try await Self.scrapeTwice(collectors, uuid: id)
         #expect(after - before > 0.5, "CPU seconds grew from \(before) to \(after)")
         let used = try #require(Self.value(second, "ceems_compute_unit_memory_used_bytes", uuid: id))
         #expect(used > 1_000_000)
@@ -152,22 +166,9 @@ import Glibc
         defer { process.stop() }
         try await process.waitUntilIn(task)
 
-        var configuration = ExporterConfiguration()
-        configuration.fs = LinuxFS(cgroupfs: Self.v2Root)
-        configuration.hostname = "node-1"
-        configuration.cgroups.forceVersion = "v2"
-        configuration.gpu.type = "nogpu"
-        let collectors = try await ComputeUnitCollectors.make(
-            configuration: configuration, managers: [.slurm], logger: quietLogger)
-        for collector in collectors { await collector.start() }
+        let collectors = try await Self.slurmCollectors(root: Self.v2Root, version: "v2")
         defer { Task { for collector in collectors { await collector.shutdown() } } }
-
-        let first = await scrape(collectors)
-        try await Task.sleep(for: .seconds(2))
-        let second = await scrape(collectors)
-        let family = "ceems_compute_unit_cpu_user_seconds_total"
-        let before = try #require(Self.value(first, family, uuid: id))
-        let after = try #require(Self.value(second, family, uuid: id))
+        let (second, before, after) = try await Self.scrapeTwice(collectors, uuid: id)
         #expect(after - before > 0.5, "CPU seconds grew from \(before) to \(after)")
         // The v2 mount here has no memory controller: no memory series, but the scrape is a success.
         #expect(Self.value(second, "ceems_compute_unit_memory_used_bytes", uuid: id) == nil)
@@ -180,14 +181,7 @@ import Glibc
         let scope = Self.v2Root + "/system.slice/slurmstepd.scope"
         let createdSlice = access(Self.v2Root + "/system.slice", F_OK) != 0
         Self.makeDirectories(scope)
-        var configuration = ExporterConfiguration()
-        configuration.fs = LinuxFS(cgroupfs: Self.v2Root)
-        configuration.hostname = "node-1"
-        configuration.cgroups.forceVersion = "v2"
-        configuration.gpu.type = "nogpu"
-        let collectors = try await ComputeUnitCollectors.make(
-            configuration: configuration, managers: [.slurm], logger: quietLogger)
-        for collector in collectors { await collector.start() }
+        let collectors = try await Self.slurmCollectors(root: Self.v2Root, version: "v2")
         defer {
             Task { for collector in collectors { await collector.shutdown() } }
             Self.removeCgroups(createdSlice ? [scope, Self.v2Root + "/system.slice"] : [scope])

@@ -1,11 +1,21 @@
 import CEEMSCore
 import CEEMSLinux
+import Synchronization
 
 /// Walks the cgroup tree once per scrape and returns the units of one resource manager.
 struct CgroupDiscovery: Sendable {
     let layout: CgroupLayout
     let matcher: any UnitMatcher
     let procfs: String
+    /// What the matcher said of each directory seen by the last walk: directories outlive scrapes, so most of a
+    /// walk is dictionary lookups instead of path parsing.
+    private let matches = MatchMemo()
+
+    init(layout: CgroupLayout, matcher: any UnitMatcher, procfs: String) {
+        self.layout = layout
+        self.matcher = matcher
+        self.procfs = procfs
+    }
 
     /// Finds the units. With `withChildren`, each unit's `directories` hold its whole subtree (needed to read its
     /// processes); otherwise only the unit directory (enough for stats).
@@ -13,6 +23,8 @@ struct CgroupDiscovery: Sendable {
         let mount = layout.discoveryMount
         var units: [ComputeUnit] = []
         var index: [String: Int] = [:]
+        var seen = matches.begin()
+        defer { matches.end(seen) }
         for root in matcher.roots(layout: layout) {
             var stack = [root]
             // The root itself may be a unit (a SLURM scope is not, but a layout could be).
@@ -20,7 +32,7 @@ struct CgroupDiscovery: Sendable {
                 guard let entries = try? Directory.unsortedEntries(directory) else { continue }
                 for entry in entries where entry.kind == .directory || Directory.isDirectory(entry, in: directory) {
                     let path = directory + "/" + entry.name
-                    guard let match = matcher.match(CgroupPathEscaping.unescape(path)) else {
+                    guard let match = seen.match(path, matcher) else {
                         stack.append(path)
                         continue
                     }
@@ -90,5 +102,35 @@ struct CgroupDiscovery: Sendable {
         }
         unit.directories = directories.sorted(by: Self.walkOrder)
         return unit
+    }
+}
+
+/// Matcher results by directory path, kept from one walk to the next (entries not seen again are dropped).
+final class MatchMemo: Sendable {
+    struct Walk {
+        fileprivate var previous: [String: UnitMatch?]
+        fileprivate var current: [String: UnitMatch?] = [:]
+
+        /// The matcher's answer for a directory, from the last walk when it was there.
+        mutating func match(_ path: String, _ matcher: any UnitMatcher) -> UnitMatch? {
+            let result: UnitMatch?
+            if let known = previous[path] {
+                result = known
+            } else {
+                result = matcher.match(CgroupPathEscaping.unescape(path))
+            }
+            current[path] = result
+            return result
+        }
+    }
+
+    private let state = Mutex<[String: UnitMatch?]>([:])
+
+    func begin() -> Walk {
+        Walk(previous: state.withLock { $0 })
+    }
+
+    func end(_ walk: Walk) {
+        state.withLock { $0 = walk.current }
     }
 }

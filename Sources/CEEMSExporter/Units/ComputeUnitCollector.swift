@@ -105,17 +105,27 @@ final class ComputeUnitCollector: Collector {
     }
 
     func collect(into sink: inout MetricSink, context: ScrapeContext) async throws {
-        let units = await currentUnits(logger: context.logger)
         let manager = settings.manager.rawValue
         let hostname = settings.hostname
 
-        // Stats of all units, read concurrently in as many slices as CPUs.
-        let results = await readStats(units)
+        // Stats of all units, read concurrently in as many slices as CPUs; with them (v2) whether each unit
+        // still has processes, so that stale cgroups cost no extra read.
+        var units = discovery.units(withChildren: false)
+        var results = await readStats(units)
+        reader.limits.prune(keeping: Set(units.map(\.path)))
+        if settings.dropUnitsWithoutProcesses {
+            let keep = liveUnits(units, populated: results.map(\.populated), logger: context.logger)
+            units = keep.map { units[$0] }
+            results = keep.map { results[$0] }
+        }
+        let statsByPath = Dictionary(zip(units.map(\.path), results), uniquingKeysWith: { first, _ in first })
+        units = await identify(units, logger: context.logger)
+
         var failed: [String] = []
         var exported: [ComputeUnit] = []
         var exportedStats: [UnitStats] = []
-        for (unit, stats) in zip(units, results) {
-            if stats.vanished { continue }
+        for unit in units {
+            guard let stats = statsByPath[unit.path], !stats.vanished else { continue }
             let labels = [manager, hostname, unit.cgroupHostname, unit.uuid]
             if !stats.failedFiles.isEmpty {
                 sink.add(UnitMetrics.collectError, 1, labels)
@@ -223,19 +233,26 @@ final class ComputeUnitCollector: Collector {
 
     private func dropStale(_ units: [ComputeUnit], logger: Logger) -> [ComputeUnit] {
         var buffer: [UInt8] = []
-        return units.filter { unit in
-            // cgroup v2 says whether anything lives below (`populated`); v1 (and recorded trees without
-            // cgroup.events) need the processes themselves.
+        let populated = units.map { unit -> Bool? in
+            guard discovery.layout.version == .v2,
+                let count = try? SystemFile.read(unit.directories[0] + "/cgroup.events", into: &buffer)
+            else { return nil }
+            return CgroupFiles.populated(buffer[..<count])
+        }
+        return liveUnits(units, populated: populated, logger: logger).map { units[$0] }
+    }
+
+    /// The positions of the units with live processes. cgroup v2 says whether anything lives below
+    /// (`populated`); v1, and recorded trees without `cgroup.events` or with a partial procfs, need the
+    /// processes themselves.
+    private func liveUnits(_ units: [ComputeUnit], populated: [Bool?], logger: Logger) -> [Int] {
+        var buffer: [UInt8] = []
+        let partialProcfs = !Directory.exists(discovery.procfs + "/1")
+        return units.indices.filter { position in
+            let unit = units[position]
             var alive: Bool
-            if discovery.layout.version == .v2,
-                let count = try? SystemFile.read(unit.directories[0] + "/cgroup.events", into: &buffer),
-                let populated = CgroupFiles.populated(buffer[..<count])
-            {
-                alive = populated
-                if alive && !Directory.exists(discovery.procfs + "/1") {
-                    // A recorded tree with a partial procfs: check the processes too.
-                    alive = !processes(of: unit, buffer: &buffer).isEmpty
-                }
+            if let known = populated[position] {
+                alive = known && (!partialProcfs || !processes(of: unit, buffer: &buffer).isEmpty)
             } else {
                 alive = !processes(of: unit, buffer: &buffer).isEmpty
             }

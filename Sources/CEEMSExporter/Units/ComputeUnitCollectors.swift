@@ -59,6 +59,7 @@ enum ComputeUnitCollectors {
                 settings.statsOptions.swap = configuration.slurm.swapMetrics
                 settings.statsOptions.psi = configuration.slurm.psiMetrics
                 settings.dropUnitsWithoutProcesses = true
+                settings.statsOptions.populated = version == .v2
                 settings.jobIDResolver = configuration.slurm.jobIDResolver
                 let slurm = configuration.slurm
                 makeMapping = { inventory in

@@ -1,3 +1,4 @@
+import CEEMSCore
 import CEEMSLinux
 
 /// What a cgroup directory is to a resource manager.
@@ -28,12 +29,12 @@ struct SlurmMatcher: UnitMatcher {
             // Every slurmstepd scope under system.slice (several with multiple slurmd); the walk stops at a match.
             let slice = layout.root + "/system.slice"
             return ((try? Directory.entries(slice)) ?? [])
-                .filter { $0.name.contains("slurmstepd.scope") && Directory.isDirectory($0, in: slice) }
+                .filter { $0.name.containsBytes("slurmstepd.scope") && Directory.isDirectory($0, in: slice) }
                 .map { slice + "/" + $0.name }
         case .v1:
             let mount = layout.discoveryMount
             return ((try? Directory.entries(mount)) ?? [])
-                .filter { $0.name.contains("slurm") && Directory.isDirectory($0, in: mount) }
+                .filter { $0.name.containsBytes("slurm") && Directory.isDirectory($0, in: mount) }
                 .map { mount + "/" + $0.name }
         }
     }
@@ -41,8 +42,8 @@ struct SlurmMatcher: UnitMatcher {
     func match(_ path: String) -> UnitMatch? {
         let components = path.split(separator: "/", omittingEmptySubsequences: true)
         if version == .v2, let sluid = Self.sluidMatch(components, path: path) { return sluid }
-        guard let jobIndex = components.firstIndex(where: { Self.jobID($0) != nil }),
-            let slurmIndex = components[..<jobIndex].lastIndex(where: { $0.contains("slurm") })
+        guard let jobIndex = components.firstIndex(where: Self.isJobComponent),
+            let slurmIndex = components[..<jobIndex].lastIndex(where: { $0.containsBytes("slurm") })
         else { return nil }
         let slurmComponent = components[slurmIndex]
         var host = ""
@@ -54,7 +55,7 @@ struct SlurmMatcher: UnitMatcher {
         case .v1:
             if slurmComponent.hasPrefix("slurm_") { host = String(slurmComponent.dropFirst(6)) }
         }
-        return UnitMatch(id: Self.jobID(components[jobIndex])!, host: host, isChild: path.contains("/step_"))
+        return UnitMatch(id: Self.jobID(components[jobIndex])!, host: host, isChild: path.containsBytes("/step_"))
     }
 
     /// Slurm 26.05 names job cgroups by SLUID instead of `job_<id>`: any directory right below a
@@ -65,7 +66,9 @@ struct SlurmMatcher: UnitMatcher {
             scope + 1 < components.count
         else { return nil }
         let name = components[scope + 1]
-        guard !name.hasPrefix("job_"), name != "system", !name.contains("."), !name.isEmpty else { return nil }
+        guard !name.utf8.starts(with: "job_".utf8), name != "system", !name.containsBytes("."), !name.isEmpty else {
+            return nil
+        }
         let host = components[scope].firstRange(of: "_slurm").map { String(components[scope][..<$0.lowerBound]) } ?? ""
         return UnitMatch(id: sluidPrefix + name, host: host, isChild: scope + 2 < components.count)
     }
@@ -74,10 +77,14 @@ struct SlurmMatcher: UnitMatcher {
 
     /// `job_1234` → `1234`.
     static func jobID(_ component: Substring) -> String? {
-        guard component.hasPrefix("job_") else { return nil }
-        let digits = component.dropFirst(4)
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return String(digits)
+        isJobComponent(component) ? String(component.dropFirst(4)) : nil
+    }
+
+    /// `job_` followed by digits only (on bytes: this runs for every directory walked).
+    static func isJobComponent(_ component: Substring) -> Bool {
+        let bytes = component.utf8
+        guard bytes.count > 4, bytes.starts(with: "job_".utf8) else { return false }
+        return bytes.dropFirst(4).allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
     }
 }
 
@@ -99,7 +106,7 @@ struct LibvirtMatcher: UnitMatcher {
         guard rest.hasPrefix("-instance-") else { return nil }
         let hex = rest.dropFirst(10).prefix { $0.isHexDigit }
         guard !hex.isEmpty else { return nil }
-        let isChild = path.contains("/libvirt") || path.contains("/emulator") || path.contains("/vcpu")
+        let isChild = path.containsBytes("/libvirt") || path.containsBytes("/emulator") || path.containsBytes("/vcpu")
         return UnitMatch(id: "instance-" + hex, host: "", isChild: isChild)
     }
 }
@@ -115,14 +122,14 @@ struct K8sMatcher: UnitMatcher {
     }
 
     func match(_ path: String) -> UnitMatch? {
-        guard path.contains("/kubepods") else { return nil }
+        guard path.containsBytes("/kubepods") else { return nil }
         var uid: String?
         for component in path.split(separator: "/") {
             if let found = Self.podUID(in: component) { uid = found }
         }
         guard let uid else { return nil }
         let base = path.split(separator: "/").last ?? ""
-        let isChild = path.contains("/cri-containerd") || !base.contains("pod")
+        let isChild = path.containsBytes("/cri-containerd") || !base.containsBytes("pod")
         return UnitMatch(id: uid, host: "", isChild: isChild)
     }
 
