@@ -45,7 +45,7 @@ import Testing
                 return
             }
         }
-        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(ContinuousClock.now - start < .seconds(10))
         try await Task.sleep(for: .seconds(2.5))
         #expect(!SystemFile.exists(marker))
     }

@@ -30,7 +30,7 @@ import Testing
         await cache.prime()
         let start = ContinuousClock.now
         let reading = await cache.value(waitingAtMost: .milliseconds(200))
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(10))
         // The previous good value is served while the refresh hangs.
         #expect(reading?.value == 1)
     }

@@ -114,8 +114,12 @@ final class UnitEndWatcher: Sendable {
         var watches: [Int32: Watched] = [:]
         var watchedPaths: Set<String> = []
         var stopped = false
-        var failedOnce = false
+        var warned = false
     }
+
+    /// inotify watches are counted per user, root's shared with systemd and every other daemon: the watcher
+    /// takes a quarter of the limit at most (16384 at most), about 14 per SLURM job.
+    let maximumWatches: Int
 
     let discovery: CgroupDiscovery
     let reader: UnitStatsReader
@@ -129,6 +133,21 @@ final class UnitEndWatcher: Sendable {
         self.reader = reader
         self.logger = logger
         self.inotify = try Inotify()
+        let limit =
+            (try? SystemFile.readString("/proc/sys/fs/inotify/max_user_watches", limit: 64))
+            .flatMap { Int($0.trimmingSpaces()) } ?? 8192
+        self.maximumWatches = max(64, min(16384, limit / 4))
+    }
+
+    private func warnOnce(_ message: String, _ path: String, _ error: (any Error)?) {
+        guard
+            state.withLock({ state in
+                defer { state.warned = true }; return !state.warned
+            })
+        else { return }
+        logger.warning(
+            "\(message)",
+            metadata: ["path": "\(path)", "err": "\(error.map { "\($0)" } ?? "-")", "maximum": "\(maximumWatches)"])
     }
 
     /// Starts the watching thread, delivering final readings to `endedUnits`.
@@ -212,22 +231,34 @@ final class UnitEndWatcher: Sendable {
                 uuid: match.id, id: match.id, cgroupHostname: match.host,
                 path: String(path.dropFirst(discovery.layout.root.count)), directories: [path])
         }
-        guard !state.withLock({ $0.watchedPaths.contains(path) }) else { return }
+        let admitted = state.withLock { state -> Bool? in
+            if state.watchedPaths.contains(path) { return nil }
+            return state.watches.count + 2 <= maximumWatches
+        }
+        guard let admitted else { return }
+        guard admitted else {
+            warnOnce("cgroup watcher: watch budget used up; further units keep their last scraped values", path, nil)
+            return
+        }
         let watch: Int32
-        var eventsWatch: Int32?
         do {
             watch = try inotify.add(path, mask: Inotify.createDirectory)
-            if owner != nil { eventsWatch = try inotify.add(path + "/cgroup.events", mask: Inotify.modify) }
         } catch {
             if case .notFound = error { return }
-            if !state.withLock({ state in
-                defer { state.failedOnce = true }; return state.failedOnce
-            }) {
-                logger.warning(
-                    "cgroup watcher cannot add a watch (fs.inotify.max_user_watches?): some units keep their last scraped values",
-                    metadata: ["path": "\(path)", "err": "\(error)"])
-            }
+            warnOnce("cgroup watcher cannot add a watch: some units keep their last scraped values", path, error)
             return
+        }
+        var eventsWatch: Int32?
+        if owner != nil {
+            do {
+                eventsWatch = try inotify.add(path + "/cgroup.events", mask: Inotify.modify)
+            } catch {
+                if case .notFound = error {
+                } else {
+                    warnOnce(
+                        "cgroup watcher cannot add a watch: some units keep their last scraped values", path, error)
+                }
+            }
         }
         state.withLock { state in
             state.watches[watch] = owner.map { .unit($0, directory: path) } ?? .directory(path)
