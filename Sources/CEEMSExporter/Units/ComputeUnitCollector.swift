@@ -79,7 +79,7 @@ final class ComputeUnitCollector: Collector {
     }
 
     /// The current units with their final `uuid` (libvirt domain UUID, resolved SLUID job ids), without the
-    /// stale ones. `processes` holds the live PIDs of units for which they were needed (v1 liveness).
+    /// stale ones (for `/alloy-targets`; a scrape gets the same from the stats it reads).
     func currentUnits(logger: Logger) async -> [ComputeUnit] {
         var units = discovery.units(withChildren: false)
         if settings.dropUnitsWithoutProcesses {
