@@ -11,11 +11,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ceems_exporter", targets: ["ceems_exporter"]),
+        .executable(name: "ceems_api_server", targets: ["ceems_api_server"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
         .library(name: "CEEMSWeb", targets: ["CEEMSWeb"]),
         .library(name: "CEEMSExporter", targets: ["CEEMSExporter"]),
+        .library(name: "CEEMSAPI", targets: ["CEEMSAPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -27,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-subprocess.git", from: "1.0.2", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -94,11 +97,37 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CEEMSAPI",
+            dependencies: [
+                "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: executables
         .executableTarget(
             name: "ceems_exporter",
             dependencies: [
                 "CEEMSCore", "CEEMSExporter", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ceems_api_server",
+            dependencies: [
+                "CEEMSCore", "CEEMSAPI", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -139,6 +168,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Golden"],
+            swiftSettings: swiftSettings
+        ),
+            .testTarget(
+            name: "CEEMSAPITests",
+            dependencies: [
+                "CEEMSAPI", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,28 @@
+import ArgumentParser
+import CEEMSAPI
+import CEEMSCore
+import CEEMSWeb
+import Logging
+
+@main
+struct CEEMSAPIServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ceems_api_server",
+        abstract: "API server for reporting usage statistics for batchjobs/VMs/Pods.",
+        version: BuildInfo.versionText(program: "ceems_api_server")
+    )
+
+    @OptionGroup var options: APIServerOptions
+
+    func run() async throws {
+        let logger = options.log.makeLogger(label: "ceems_api_server")
+        logger.info("Starting ceems_api_server", metadata: ["version": "\(BuildInfo.version)"])
+        do {
+            let application = try await buildAPIApplication(configuration: options.configuration(), logger: logger)
+            try await ServiceRunner.run(application, logger: logger)
+        } catch {
+            logger.error("ceems_api_server failed", metadata: ["err": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
