@@ -102,12 +102,14 @@ public func buildAPIApplication(
         ? nil : try GrafanaTeams(config: grafanaConfig, logger: logger)
     let updater = try UpdateService(
         database: database, pipelines: pipelines, grafana: grafana,
-        settings: UpdateService.Settings(config: config, purge: configuration.purgeOldUnits), logger: logger)
+        settings: UpdateService.Settings(config: config, purge: configuration.purgeOldUnits), logger: logger,
+        now: configuration.now)
 
     let router = Router(context: APIRequestContext.self)
     router.middlewares.add(WebConfigMiddleware(store: store))
     router.middlewares.add(
-        try APIHandler<APIRequestContext>(store: APIStore(database: database), options: configuration.http, logger: logger))
+        try APIHandler<APIRequestContext>(
+            store: APIStore(database: database), options: configuration.http, logger: logger, now: configuration.now))
     let server = WebServer(
         responder: router.buildResponder(), addresses: configuration.listenAddresses, tls: tls, logger: logger,
         onListening: onListening)
@@ -119,7 +121,8 @@ func makeManager(cluster: APIServerConfig.Cluster, configuration: APIServerConfi
 {
     switch cluster.manager {
     case "slurm":
-        return await SlurmManager(cluster: cluster, logger: logger, timeout: configuration.commandTimeout)
+        return await SlurmManager(
+            cluster: cluster, logger: logger, timeout: configuration.commandTimeout, now: configuration.now)
     default:
         throw ResourceManagerError.unsupported(cluster.manager)
     }

@@ -6,7 +6,8 @@ public struct QueryParameters: Sendable {
         for part in query.split(separator: "&", omittingEmptySubsequences: true) {
             let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard let key = Self.decode(pieces[0]) else { continue }
-            let value = pieces.count > 1 ? (Self.decode(pieces[1]) ?? "") : ""
+            // Like Go's url.ParseQuery, a pair that does not decode is dropped.
+            guard let value = pieces.count > 1 ? Self.decode(pieces[1]) : "" else { continue }
             pairs.append((key, value))
         }
     }
