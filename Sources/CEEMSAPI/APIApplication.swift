@@ -100,9 +100,10 @@ public func buildAPIApplication(
     let grafana =
         grafanaConfig.url.isEmpty || grafanaConfig.teamsIDs.isEmpty
         ? nil : try GrafanaTeams(config: grafanaConfig, logger: logger)
+    var settings = UpdateService.Settings(config: config, purge: configuration.purgeOldUnits)
+    settings.chunkPause = configuration.chunkPause
     let updater = try UpdateService(
-        database: database, pipelines: pipelines, grafana: grafana,
-        settings: UpdateService.Settings(config: config, purge: configuration.purgeOldUnits), logger: logger,
+        database: database, pipelines: pipelines, grafana: grafana, settings: settings, logger: logger,
         now: configuration.now)
 
     let router = Router(context: APIRequestContext.self)

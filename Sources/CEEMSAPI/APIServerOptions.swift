@@ -126,6 +126,8 @@ public struct APIServerConfiguration: Sendable {
     public var purgeOldUnits: Bool
     /// Timeout of `sacct`/`sacctmgr`.
     public var commandTimeout: Duration = .seconds(300)
+    /// Pause between catch-up chunks.
+    public var chunkPause: Duration = .seconds(1)
     /// The clock (epoch ms); tests fix it.
     public var now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
 

@@ -31,9 +31,10 @@ func temporaryDirectory() throws -> String {
 }
 
 /// A config for the fake SLURM cluster, optionally with a TSDB updater.
-func slurmConfig(dataPath: String, tsdbURL: String? = nil, extraUpdater: String = "", admins: [String] = ["admin1"])
-    throws -> APIServerConfig
-{
+func slurmConfig(
+    dataPath: String, tsdbURL: String? = nil, extraUpdater: String = "", admins: [String] = ["admin1"],
+    environment: [String: String] = [:]
+) throws -> APIServerConfig {
     let updaters =
         tsdbURL.map { url in
             """
@@ -60,6 +61,7 @@ func slurmConfig(dataPath: String, tsdbURL: String? = nil, extraUpdater: String 
             updaters: [tsdb-0]
             cli:
               path: \(APIFixtures.slurm)
+              environment_variables: {\(environment.map { "\($0.key): '\($0.value)'" }.joined(separator: ", "))}
         \(updaters)
         """
     var config = try YAMLConfig.decode(APIServerConfig.self, from: yaml)
@@ -79,6 +81,7 @@ func withAPIServer<Result: Sendable>(
     configuration.http.timeZone = APIFixtures.paris
     configuration.now = { now }
     configuration.commandTimeout = .seconds(20)
+    configuration.chunkPause = .zero
     let application = try await buildAPIApplication(configuration: configuration, logger: quietLogger)
     // The first catch-up runs before requests, so tests see a settled database.
     await application.updater.catchUp()

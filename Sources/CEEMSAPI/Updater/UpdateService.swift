@@ -29,6 +29,8 @@ public final class UpdateService: Service, Sendable {
         public var admins: [String]
         public var backupPath: String
         public var backupInterval: Duration
+        /// Pause between catch-up chunks.
+        public var chunkPause: Duration = .seconds(1)
 
         public init(config: APIServerConfig, purge: Bool) {
             let data = config.server.data
@@ -131,7 +133,7 @@ public final class UpdateService: Service, Sendable {
                 return
             }
             if end >= current { return }
-            try? await Task.sleep(for: .seconds(1))
+            try? await Task.sleep(for: settings.chunkPause)
         }
     }
 
