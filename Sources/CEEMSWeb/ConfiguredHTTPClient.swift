@@ -128,7 +128,7 @@ public final class ConfiguredHTTPClient: Sendable {
     }
 
     /// `http://host:port` → (host, port), with the scheme's default port.
-    static func hostAndPort(_ url: String) -> (String, Int)? {
+    public static func hostAndPort(_ url: String) -> (String, Int)? {
         var rest = Substring(url)
         var port = 80
         if let range = rest.firstRange(of: "://") {

@@ -35,16 +35,11 @@ func slurmConfig(
     dataPath: String, tsdbURL: String? = nil, extraUpdater: String = "", admins: [String] = ["admin1"],
     environment: [String: String] = [:]
 ) throws -> APIServerConfig {
+    // `extraUpdater`: YAML lines of the updater entry (e.g. `extra_config:` …), indented as given plus 4 spaces.
+    let extraLines = extraUpdater.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")
     let updaters =
         tsdbURL.map { url in
-            """
-            updaters:
-              - id: tsdb-0
-                updater: tsdb
-                web:
-                  url: \(url)
-            \(extraUpdater)
-            """
+            "updaters:\n  - id: tsdb-0\n    updater: tsdb\n    web:\n      url: \(url)\n" + extraLines + "\n"
         } ?? ""
     let yaml = """
         ceems_api_server:
@@ -62,8 +57,8 @@ func slurmConfig(
             cli:
               path: \(APIFixtures.slurm)
               environment_variables: {\(environment.map { "\($0.key): '\($0.value)'" }.joined(separator: ", "))}
-        \(updaters)
-        """
+
+        """ + "\n" + updaters
     var config = try YAMLConfig.decode(APIServerConfig.self, from: yaml)
     try config.validate()
     config.configDirectory = dataPath
@@ -85,7 +80,20 @@ func withAPIServer<Result: Sendable>(
     let application = try await buildAPIApplication(configuration: configuration, logger: quietLogger)
     // The first catch-up runs before requests, so tests see a settled database.
     await application.updater.catchUp()
-    return try await withRunningService(
+    do {
+        let result = try await serve(application, body)
+        await application.updater.shutdown()
+        return result
+    } catch {
+        await application.updater.shutdown()
+        throw error
+    }
+}
+
+private func serve<Result: Sendable>(
+    _ application: APIApplication, _ body: @Sendable (APIClient, APIApplication) async throws -> Result
+) async throws -> Result {
+    try await withRunningService(
         { ports in
             try await WebServer(
                 responder: application.server.responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)],

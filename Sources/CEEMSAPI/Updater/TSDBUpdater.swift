@@ -93,6 +93,10 @@ public final class TSDBUpdater: Sendable {
             if Double(duration) / 1000 < options.cutoff.inSeconds { units[index].ignore = true }
         }
         guard let client else { return }
+        guard TCPProbe.reachable(url: client.base) else {
+            logger.error("TSDB unreachable; unit metrics of this update left empty", metadata: ["updater": "\(id)", "url": "\(client.base)"])
+            return
+        }
         let settings = await settings(now: window.end)
         let windowSeconds = Double(window.end - window.start) / 1000
         if windowSeconds >= settings.scrapeInterval.inSeconds * 4 {

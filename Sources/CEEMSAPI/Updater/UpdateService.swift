@@ -106,9 +106,14 @@ public final class UpdateService: Service, Sendable {
             }
             try? await gracefulShutdownSleep(settings.updateInterval)
         }
+        await shutdown()
+        logger.info("Stopped the update loop")
+    }
+
+    /// Releases the updaters' and Grafana's HTTP clients.
+    public func shutdown() async {
         for pipeline in pipelines { for updater in pipeline.updaters { await updater.shutdown() } }
         await grafana?.shutdown()
-        logger.info("Stopped the update loop")
     }
 
     func gracefulShutdownSleep(_ duration: Duration) async throws {
