@@ -22,6 +22,12 @@ public protocol ResourceManager: Sendable {
     func fetchUnits(window: UpdateWindow) async throws -> [ComputeUnit]
     /// Users and projects with their memberships.
     func fetchUsersAndProjects(window: UpdateWindow) async throws -> ([User], [Project])
+    /// Releases clients (at shutdown).
+    func shutdown() async
+}
+
+extension ResourceManager {
+    public func shutdown() async {}
 }
 
 /// Errors of resource managers.

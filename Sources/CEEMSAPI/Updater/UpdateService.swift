@@ -112,7 +112,10 @@ public final class UpdateService: Service, Sendable {
 
     /// Releases the updaters' and Grafana's HTTP clients.
     public func shutdown() async {
-        for pipeline in pipelines { for updater in pipeline.updaters { await updater.shutdown() } }
+        for pipeline in pipelines {
+            for updater in pipeline.updaters { await updater.shutdown() }
+            await pipeline.manager.shutdown()
+        }
         await grafana?.shutdown()
     }
 
