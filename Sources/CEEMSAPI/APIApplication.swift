@@ -124,6 +124,8 @@ func makeManager(cluster: APIServerConfig.Cluster, configuration: APIServerConfi
     case "slurm":
         return await SlurmManager(
             cluster: cluster, logger: logger, timeout: configuration.commandTimeout, now: configuration.now)
+    case "k8s":
+        return try KubernetesManager(cluster: cluster, logger: logger, now: configuration.now)
     case "openstack":
         return try OpenStackManager(cluster: cluster, logger: logger, now: configuration.now)
     default:

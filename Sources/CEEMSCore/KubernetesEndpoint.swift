@@ -1,15 +1,18 @@
-import CEEMSCore
-import CEEMSLinux
 
 /// How to reach the Kubernetes API server: its URL and the HTTP client settings (TLS, credentials).
-struct KubernetesEndpoint: Sendable, Equatable {
-    var server: String
-    var client: HTTPClientConfig
+public struct KubernetesEndpoint: Sendable, Equatable {
+    public var server: String
+    public var client: HTTPClientConfig
 
-    static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
+    public init(server: String, client: HTTPClientConfig) {
+        self.server = server
+        self.client = client
+    }
+
+    public static let serviceAccountDirectory = "/var/run/secrets/kubernetes.io/serviceaccount"
 
     /// From a kubeconfig file (its current context), or the in-cluster service account when `file` is empty.
-    static func load(
+    public static func load(
         kubeconfig file: String, environment: (String) -> String? = EnvironmentExpansion.processValue
     ) throws(ConfigError) -> Self {
         file.isEmpty ? try inCluster(environment: environment) : try fromKubeconfig(file)
@@ -17,7 +20,7 @@ struct KubernetesEndpoint: Sendable, Equatable {
 
     /// The pod's service account: `KUBERNETES_SERVICE_HOST`/`_PORT`, token and CA under
     /// `/var/run/secrets/kubernetes.io/serviceaccount` (the token file is re-read on every request, as it rotates).
-    static func inCluster(
+    public static func inCluster(
         environment: (String) -> String?, directory: String = serviceAccountDirectory
     ) throws(ConfigError) -> Self {
         guard let host = environment("KUBERNETES_SERVICE_HOST"), !host.isEmpty,
@@ -112,7 +115,7 @@ struct KubernetesEndpoint: Sendable, Equatable {
         init?(intValue: Int) { nil }
     }
 
-    static func fromKubeconfig(_ file: String) throws(ConfigError) -> Self {
+    public static func fromKubeconfig(_ file: String) throws(ConfigError) -> Self {
         let config = try YAMLConfig.load(Kubeconfig.self, file: file)
         let contextName = config.currentContext ?? ""
         let contexts = config.contexts ?? []
