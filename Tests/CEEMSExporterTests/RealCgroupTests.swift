@@ -143,7 +143,7 @@ import Glibc
         let collectors = try await Self.slurmCollectors(root: Self.v1Root, version: "v1")
         defer { Task { for collector in collectors { await collector.shutdown() } } }
         let (second, before, after) = try await Self.scrapeTwice(collectors, uuid: id)
-        #expect(after - before > 0.5, "CPU seconds grew from \(before) to \(after)")
+        #expect(after - before > 0.1, "CPU seconds grew from \(before) to \(after)")
         let used = try #require(Self.value(second, "ceems_compute_unit_memory_used_bytes", uuid: id))
         #expect(used > 1_000_000)
         #expect(second.contains(#"ceems_scrape_collector_success{collector="slurm"} 1"#))
@@ -169,7 +169,7 @@ import Glibc
         let collectors = try await Self.slurmCollectors(root: Self.v2Root, version: "v2")
         defer { Task { for collector in collectors { await collector.shutdown() } } }
         let (second, before, after) = try await Self.scrapeTwice(collectors, uuid: id)
-        #expect(after - before > 0.5, "CPU seconds grew from \(before) to \(after)")
+        #expect(after - before > 0.1, "CPU seconds grew from \(before) to \(after)")
         // The v2 mount here has no memory controller: no memory series, but the scrape is a success.
         #expect(Self.value(second, "ceems_compute_unit_memory_used_bytes", uuid: id) == nil)
         #expect(second.contains(#"ceems_scrape_collector_success{collector="slurm"} 1"#))
