@@ -147,6 +147,7 @@ public final class UpdateService: Service, Sendable {
 
     /// One update of `window`; throws when every cluster failed or the write failed.
     public func update(window: UpdateWindow) async throws {
+        let began = ContinuousClock.now
         let results = await withTaskGroup(of: (Int, Result<([ComputeUnit], [User], [Project]), any Error>).self) { group in
             for (index, pipeline) in pipelines.enumerated() {
                 group.addTask {
@@ -207,6 +208,7 @@ public final class UpdateService: Service, Sendable {
                 "units": "\(batch.units.count)", "users": "\(batch.users.count)", "projects": "\(batch.projects.count)",
                 "from": "\(WallClock.format(milliseconds: window.start, zone: settings.zone))",
                 "to": "\(WallClock.format(milliseconds: window.end, zone: settings.zone))",
+                "duration": "\(ContinuousClock.now - began)",
             ])
     }
 }
