@@ -2,13 +2,15 @@
 // Built by scripts/fuzz together with the parsers' source files (compiled as one module, so the parsers'
 // internal functions are reachable). The first input byte picks the parser, the rest is its input.
 
+import Foundation
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
     let all = Array(UnsafeBufferPointer(start: data, count: size))
     let input = all[1...]
     let text = String(decoding: input, as: UTF8.self)
-    switch all[0] % 24 {
+    switch all[0] % 28 {
     case 0: _ = CgroupFiles.pids(input)
     case 1: _ = CgroupFiles.cpusetCount(input)
     case 2: _ = CgroupFiles.singleValue(input); _ = CgroupFiles.isMax(input)
@@ -35,7 +37,27 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         var reader = ProtobufReader(input)
         while let field = try? reader.next() { _ = field }
         _ = try? PodResourcesMessages.decodeList(Array(input))
-    default: _ = Inotify.parse(input); _ = try? GPUOrderMap(parsing: text)
+    case 23: _ = Inotify.parse(input); _ = try? GPUOrderMap(parsing: text)
+    // API server: stored JSON, sacct/sacctmgr output, query strings, times.
+    case 24:
+        if let value = JSONValue.parse(text) {
+            var writer = JSONWriter()
+            writer.value(value)
+        }
+        _ = MetricMap.parse(text)?.json
+    case 25:
+        let window = UpdateWindow(start: 1_709_506_800_000, end: 1_709_593_200_000, zone: TimeZone(identifier: "UTC")!)
+        let units = SacctParser(clusterID: "c", window: window, now: 1_709_600_000_000).parse(text).units
+        for unit in units {
+            var writer = JSONWriter()
+            unit.write(to: &writer)
+        }
+        _ = SacctParser.parseAssociations(text, clusterID: "c", lastUpdatedAt: "")
+    case 26: _ = QueryParameters(text).encoded; _ = IPNetwork(text)?.contains(text)
+    default:
+        _ = WallClock.parse(text)
+        _ = WallClock.parseWallTime(text, zone: TimeZone(identifier: "Europe/Paris")!)
+        _ = SacctParser.parseMemory(text); _ = SacctParser.parseTRES(text)
     }
     return 0
 }
