@@ -3,9 +3,14 @@ import HTTPTypes
 import Hummingbird
 
 extension APIHandler {
-    func endpointBody(endpoint: String, mode: String?, call: APICall) throws -> (String, [(HTTPField.Name, String)]) {
+    func endpointBody(endpoint: String, mode: String?, call: APICall) throws -> ([UInt8], [(HTTPField.Name, String)]) {
+        if endpoint == "units" { return (try units(call), []) }
+        let (text, headers) = try textBody(endpoint: endpoint, mode: mode, call: call)
+        return (Array(text.utf8), headers)
+    }
+
+    func textBody(endpoint: String, mode: String?, call: APICall) throws -> (String, [(HTTPField.Name, String)]) {
         switch endpoint {
-        case "units": return (try units(call), [])
         case "verify": return (try verify(call), [])
         case "users": return (try users(call), [])
         case "projects": return (try projects(call), [])
@@ -62,7 +67,7 @@ extension APIHandler {
 
     // MARK: endpoints
 
-    func units(_ call: APICall) throws -> String {
+    func units(_ call: APICall) throws -> [UInt8] {
         let q = call.query
         var query = APIStore.UnitQuery()
         query.fields = try fields(q, known: ComputeUnit.jsonFieldSet, all: ComputeUnit.jsonFields)
@@ -93,7 +98,7 @@ extension APIHandler {
             unit.write(to: &writer)
         }
         writer.raw("]}\n")
-        return writer.text
+        return writer.bytes
     }
 
     static func render(_ text: String, in zone: TimeZone) -> String {

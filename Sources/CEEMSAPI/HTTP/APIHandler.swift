@@ -155,7 +155,7 @@ public struct APIHandler<Context: RequestContext>: RouterMiddleware {
         let call = APICall(user: user, isAdmin: isAdmin, adminRoute: admin, query: query)
         do {
             let (body, extraHeaders) = try endpointBody(endpoint: endpoint, mode: mode, call: call)
-            var reply = Reply(.ok, body)
+            var reply = Reply(.ok, bytes: body)
             reply.headers = extraHeaders
             return reply
         } catch let error as APIError {
@@ -212,7 +212,7 @@ public struct APIHandler<Context: RequestContext>: RouterMiddleware {
         headers[.contentType] = "application/json"
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         for (name, value) in reply.headers { headers[name] = value }
-        var bytes = Array(reply.body.utf8)
+        var bytes = reply.body
         if options.compression, let accept = request.headers[.acceptEncoding], accept.contains("gzip"),
             let compressed = try? Gzip.compress(bytes, level: Int32(max(1, min(9, options.compressionLevel))))
         {
@@ -260,12 +260,17 @@ final class AdminCache: Sendable {
 /// An endpoint's answer before it becomes a response.
 struct Reply {
     var status: HTTPResponse.Status
-    var body: String
+    var body: [UInt8]
     var headers: [(HTTPField.Name, String)] = []
 
     init(_ status: HTTPResponse.Status, _ body: String) {
         self.status = status
-        self.body = body
+        self.body = Array(body.utf8)
+    }
+
+    init(_ status: HTTPResponse.Status, bytes: [UInt8]) {
+        self.status = status
+        self.body = bytes
     }
 
     init(_ error: APIError) {

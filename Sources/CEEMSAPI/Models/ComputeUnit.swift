@@ -43,7 +43,7 @@ public struct ComputeUnit: Sendable, Equatable {
 
     /// The JSON object of the API (`omitempty` on everything but `uuid`).
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("cluster_id", clusterID, omitEmpty: true)
         object.string("resource_manager", resourceManager, omitEmpty: true)
         object.string("uuid", uuid, omitEmpty: false)
@@ -67,12 +67,17 @@ public struct ComputeUnit: Sendable, Equatable {
 }
 
 /// Writes `"key":value` members of one JSON object, handling commas and Go's `omitempty`.
+///
+/// It takes the caller's writer over (leaving an empty one behind) and hands it back in `finish()`, so the text
+/// buffer stays uniquely referenced and every append is in place: a copy would make each append copy the whole
+/// document (quadratic on a `/units` page).
 struct JSONObjectWriter {
     var writer: JSONWriter
     var first = true
 
-    init(writer: JSONWriter) {
+    init(taking writer: inout JSONWriter) {
         self.writer = writer
+        writer = JSONWriter(capacity: 0)
         self.writer.raw("{")
     }
 
@@ -123,9 +128,10 @@ struct JSONObjectWriter {
         }
     }
 
-    func finish() -> JSONWriter {
-        var writer = self.writer
+    mutating func finish() -> JSONWriter {
         writer.raw("}")
-        return writer
+        let result = writer
+        writer = JSONWriter(capacity: 0)
+        return result
     }
 }

@@ -15,7 +15,7 @@ public struct Usage: Sendable, Equatable {
     public init() {}
 
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("cluster_id", clusterID, omitEmpty: false)
         object.string("resource_manager", resourceManager, omitEmpty: false)
         object.integer("num_units", numUnits, omitZero: false)
@@ -50,7 +50,7 @@ public struct User: Sendable, Equatable {
     }
 
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("uid", uid, omitEmpty: true)
         object.string("cluster_id", clusterID, omitEmpty: false)
         object.string("resource_manager", resourceManager, omitEmpty: true)
@@ -85,7 +85,7 @@ public struct Project: Sendable, Equatable {
     }
 
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("uid", uid, omitEmpty: true)
         object.string("cluster_id", clusterID, omitEmpty: false)
         object.string("resource_manager", resourceManager, omitEmpty: false)
@@ -102,7 +102,7 @@ public struct ClusterSummary: Sendable, Equatable {
     public var manager: String
 
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("id", id, omitEmpty: false)
         object.string("manager", manager, omitEmpty: false)
         writer = object.finish()
@@ -120,7 +120,7 @@ public struct Stat: Sendable, Equatable {
     public var numUsers: Int64 = 0
 
     public func write(to writer: inout JSONWriter) {
-        var object = JSONObjectWriter(writer: writer)
+        var object = JSONObjectWriter(taking: &writer)
         object.string("cluster_id", clusterID, omitEmpty: false)
         object.string("resource_manager", resourceManager, omitEmpty: false)
         object.integer("num_units", numUnits, omitZero: false)
