@@ -149,3 +149,64 @@ import Testing
         #expect(TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 1000) == 10)
     }
 }
+
+@Suite struct StoredJSONTests {
+    func metric(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { StoredJSON.isCanonicalMetricMap($0) }
+    }
+
+    func generic(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { StoredJSON.isCanonicalGenericMap($0) }
+    }
+
+    @Test func canonicalMetricMapsAreRecognised() {
+        #expect(metric("{}"))
+        #expect(metric(#"{"alloc_cputime":23696,"walltime":2962}"#))
+        #expect(metric(#"{"a":-3,"b":0.50000000,"c":9300000000000000000.00000000}"#))
+        // Everything the canonical writer would print differently is re-encoded.
+        for text in [
+            #"{"total":14.79}"#, #"{"b":1,"a":2}"#, #"{"a":1,"a":2}"#, #"{"a":1.00000000}"#, #"{"a":01}"#,
+            #"{"a":1e3}"#, #"{ "a":1}"#, #"{"a\"b":1}"#, #"{"<":1}"#, #"{"a":1,}"#, #"{"a":}"#, "{", "null", "",
+            #"{"a":1}x"#, #"{"a":"1"}"#, #"{"é":1}"#,
+        ] {
+            #expect(!metric(text), "\(text)")
+        }
+    }
+
+    @Test func canonicalGenericMapsAreRecognised() {
+        #expect(generic(#"{"billing":80,"cpus":8,"mem":343597383680}"#))
+        #expect(generic(#"{"exit_code":"0:0","metadata":{"z":1,"a":[1.5,"x",null,true]},"nodelist":"n[1-2]"}"#))
+        #expect(generic(#"{"vcpus":0.5}"#) == false)  // top-level numbers are re-encoded unless integers
+        for text in [
+            #"{"b":1,"a":2}"#, #"{"a":"<b>"}"#, #"{"a":"\u0041"}"#, #"{"a":[1,]}"#, #"{"a": 1}"#, #"{"a":tru}"#,
+            #"{"a":{"b":}}"#, "[1]", #"{"a":1}}"#, #"{"a":"x\u2028"}"#,
+        ] {
+            #expect(!generic(text), "\(text)")
+        }
+    }
+
+    /// Whatever the stored text, a served unit is valid JSON equal in value to the stored maps.
+    @Test(arguments: [
+        #"{"total":14.79}"#, #"{"global":0.50000000}"#, #"{"b":1,"a":2.5}"#, "null", "{}", "garbage", #"{"a":"x"}"#,
+    ])
+    func servedMapsAreValidJSON(stored: String) throws {
+        var unit = ComputeUnit(clusterID: "c", resourceManager: "slurm", uuid: "1")
+        unit.storedMetrics = Array(repeating: stored, count: MetricField.allCases.count)
+        unit.storedAllocation = stored
+        unit.storedTags = stored
+        var writer = JSONWriter()
+        unit.write(to: &writer)
+        let parsed = try #require(JSONValue.parse(writer.text), "\(writer.text)")
+        if let map = MetricMap.parse(stored), !map.isEmpty {
+            #expect(MetricMap.parse(writer.text.isEmpty ? nil : {
+                var w = JSONWriter()
+                w.value(parsed["avg_cpu_usage"] ?? .null)
+                return w.text
+            }()) == map)
+        } else {
+            #expect(parsed["avg_cpu_usage"] == nil)
+        }
+    }
+}

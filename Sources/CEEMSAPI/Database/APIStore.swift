@@ -83,13 +83,14 @@ public struct APIStore: Sendable {
             filter.add("ended_at_ts >= ? AND ended_at_ts <= ?", [query.from, query.to])
         }
         let columns = ComputeUnit.columns(forFields: query.fields)
+        let kinds = columns.compactMap(ComputeUnit.Column.init)
         let sql =
             "SELECT \(columns.joined(separator: ",")) FROM units\(filter.clause) ORDER BY cluster_id, CAST(uuid AS TEXT)"
         return try database.pool.read { db in
             var units: [ComputeUnit] = []
             let cursor = try Row.fetchCursor(db, sql: sql, arguments: filter.arguments)
             while let row = try cursor.next() {
-                units.append(ComputeUnit(row: row, columns: columns))
+                units.append(ComputeUnit(row: row, columns: kinds))
             }
             return units
         }

@@ -17,31 +17,64 @@ extension ComputeUnit {
         return jsonFields.filter { wanted.contains($0) }
     }
 
-    init(row: Row, columns: [String]) {
+    /// The columns of a unit query, resolved once per query rather than per cell.
+    enum Column {
+        case clusterID, resourceManager, uuid, name, project, group, user, createdAt, startedAt, endedAt
+        case createdAtTS, startedAtTS, endedAtTS, elapsed, state, allocation, tags
+        case metric(MetricField)
+
+        init?(_ name: String) {
+            switch name {
+            case "cluster_id": self = .clusterID
+            case "resource_manager": self = .resourceManager
+            case "uuid": self = .uuid
+            case "name": self = .name
+            case "project": self = .project
+            case "groupname": self = .group
+            case "username": self = .user
+            case "created_at": self = .createdAt
+            case "started_at": self = .startedAt
+            case "ended_at": self = .endedAt
+            case "created_at_ts": self = .createdAtTS
+            case "started_at_ts": self = .startedAtTS
+            case "ended_at_ts": self = .endedAtTS
+            case "elapsed": self = .elapsed
+            case "state": self = .state
+            case "allocation": self = .allocation
+            case "tags": self = .tags
+            default:
+                guard let field = MetricField(rawValue: name) else { return nil }
+                self = .metric(field)
+            }
+        }
+    }
+
+    /// A unit from a row; JSON columns are kept as text (served as is when canonical). NULL cells stay empty
+    /// (§15 #10: every row starts from a fresh value).
+    init(row: Row, columns: [Column]) {
         self.init()
         for (index, column) in columns.enumerated() {
             switch column {
-            case "cluster_id": clusterID = row[index] ?? ""
-            case "resource_manager": resourceManager = row[index] ?? ""
-            case "uuid": uuid = row[index] ?? ""
-            case "name": name = row[index] ?? ""
-            case "project": project = row[index] ?? ""
-            case "groupname": group = row[index] ?? ""
-            case "username": user = row[index] ?? ""
-            case "created_at": createdAt = row[index] ?? ""
-            case "started_at": startedAt = row[index] ?? ""
-            case "ended_at": endedAt = row[index] ?? ""
-            case "created_at_ts": createdAtTS = row[index] ?? 0
-            case "started_at_ts": startedAtTS = row[index] ?? 0
-            case "ended_at_ts": endedAtTS = row[index] ?? 0
-            case "elapsed": elapsed = row[index] ?? ""
-            case "state": state = row[index] ?? ""
-            case "allocation": allocation = (row[index] as String?).flatMap(JSONValue.parse)
-            case "tags": tags = (row[index] as String?).flatMap(JSONValue.parse)
-            default:
-                if let field = MetricField(rawValue: column), let map = MetricMap.parse(row[index]) {
-                    metrics[field] = map
-                }
+            case .clusterID: clusterID = row[index] ?? ""
+            case .resourceManager: resourceManager = row[index] ?? ""
+            case .uuid: uuid = row[index] ?? ""
+            case .name: name = row[index] ?? ""
+            case .project: project = row[index] ?? ""
+            case .group: group = row[index] ?? ""
+            case .user: user = row[index] ?? ""
+            case .createdAt: createdAt = row[index] ?? ""
+            case .startedAt: startedAt = row[index] ?? ""
+            case .endedAt: endedAt = row[index] ?? ""
+            case .createdAtTS: createdAtTS = row[index] ?? 0
+            case .startedAtTS: startedAtTS = row[index] ?? 0
+            case .endedAtTS: endedAtTS = row[index] ?? 0
+            case .elapsed: elapsed = row[index] ?? ""
+            case .state: state = row[index] ?? ""
+            case .allocation: storedAllocation = row[index]
+            case .tags: storedTags = row[index]
+            case .metric(let field):
+                if storedMetrics.isEmpty { storedMetrics = Array(repeating: nil, count: MetricField.allCases.count) }
+                storedMetrics[field.index] = row[index]
             }
         }
     }

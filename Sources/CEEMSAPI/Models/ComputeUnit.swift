@@ -21,6 +21,11 @@ public struct ComputeUnit: Sendable, Equatable {
     public var tags: JSONValue?
     /// The metric maps; a missing field is SQL `null` (no updater produced it).
     public var metrics: [MetricField: MetricMap] = [:]
+    /// JSON text of the metric columns as read from the database, by `MetricField.index` (empty when the unit
+    /// was not read from it): served as is when already canonical.
+    var storedMetrics: [String?] = []
+    var storedAllocation: String?
+    var storedTags: String?
     public var ignore = false
     public var numUpdates: Int64 = 0
     public var lastUpdatedAt = ""
@@ -59,9 +64,28 @@ public struct ComputeUnit: Sendable, Equatable {
         object.integer("ended_at_ts", endedAtTS, omitZero: true)
         object.string("elapsed", elapsed, omitEmpty: true)
         object.string("state", state, omitEmpty: true)
-        object.value("allocation", allocation)
-        object.metrics(metrics)
-        object.value("tags", tags)
+        if let storedAllocation {
+            object.storedGeneric("allocation", storedAllocation)
+        } else {
+            object.value("allocation", allocation)
+        }
+        if storedMetrics.isEmpty {
+            object.metrics(metrics)
+        } else {
+            for field in MetricField.allCases {
+                if let text = storedMetrics[field.index] {
+                    object.storedMetric(field.rawValue, text)
+                } else if let map = metrics[field], !map.isEmpty {
+                    object.key(field.rawValue)
+                    map.write(to: &object.writer)
+                }
+            }
+        }
+        if let storedTags {
+            object.storedGeneric("tags", storedTags)
+        } else {
+            object.value("tags", tags)
+        }
         writer = object.finish()
     }
 }
@@ -125,6 +149,33 @@ struct JSONObjectWriter {
             guard let map = metrics[field], !map.isEmpty else { continue }
             key(field.rawValue)
             map.write(to: &writer)
+        }
+    }
+
+    /// A stored metric map: copied when canonical, else parsed and re-encoded; omitted when empty or null.
+    mutating func storedMetric(_ name: String, _ text: String) {
+        if text.isEmpty || text == "{}" || text == "null" { return }
+        var text = text
+        let canonical = text.withUTF8 { StoredJSON.isCanonicalMetricMap($0) }
+        if canonical {
+            key(name)
+            writer.raw(text)
+        } else if let map = MetricMap.parse(text), !map.isEmpty {
+            key(name)
+            map.write(to: &writer)
+        }
+    }
+
+    /// A stored generic map (`allocation`, `tags`): copied when canonical, else parsed and re-encoded.
+    mutating func storedGeneric(_ name: String, _ text: String) {
+        if text.isEmpty || text == "{}" || text == "null" { return }
+        var text = text
+        let canonical = text.withUTF8 { StoredJSON.isCanonicalGenericMap($0) }
+        if canonical {
+            key(name)
+            writer.raw(text)
+        } else {
+            value(name, JSONValue.parse(text))
         }
     }
 

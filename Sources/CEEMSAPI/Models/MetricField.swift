@@ -14,6 +14,25 @@ public enum MetricField: String, CaseIterable, Sendable, Hashable {
     case totalIngressStats = "total_ingress_stats"
     case totalEgressStats = "total_egress_stats"
 
+    /// Position in `allCases` (and in the tables' column order).
+    public var index: Int {
+        switch self {
+        case .totalTimeSeconds: 0
+        case .avgCPUUsage: 1
+        case .avgCPUMemUsage: 2
+        case .totalCPUEnergyUsageKWh: 3
+        case .totalCPUEmissionsGms: 4
+        case .avgGPUUsage: 5
+        case .avgGPUMemUsage: 6
+        case .totalGPUEnergyUsageKWh: 7
+        case .totalGPUEmissionsGms: 8
+        case .totalIOWriteStats: 9
+        case .totalIOReadStats: 10
+        case .totalIngressStats: 11
+        case .totalEgressStats: 12
+        }
+    }
+
     /// The fields an updater produces (all but `total_time_seconds`, which resource managers fill).
     public static let updaterFields: [MetricField] = allCases.filter { $0 != .totalTimeSeconds }
 
