@@ -223,3 +223,41 @@ import Testing
         #expect(usageRows == 0)
     }
 }
+
+@Suite struct BackupTests {
+    /// A backup is a consistent SQLite file in `backup_path` named `ceems-YYYYMMDDHHMM.db`, holding every row.
+    @Test func backupIsACompleteDatabase() throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let database = try AppDatabase(directory: directory + "/data")
+        var batch = UpdateBatch()
+        batch.lastUpdatedAt = "2024-03-04T10:00:00"
+        batch.dailyBucket = "2024-03-04T00:00:00"
+        batch.units = (0..<500).map { index in
+            var unit = ComputeUnit(clusterID: "c0", resourceManager: "slurm", uuid: String(index))
+            unit.startedAt = "2024-03-04T09:00:00+0100"
+            unit.startedAtTS = 1_709_539_200_000
+            unit.user = "u\(index % 7)"
+            unit.project = "p"
+            unit.totalTime = MetricMap(["walltime": Double(index)])
+            return unit
+        }
+        try UpdateWriter(database: database).write(batch)
+        try Backup.run(database: database, directory: directory + "/backups", logger: quietLogger)
+        let files = try FileManager.default.contentsOfDirectory(atPath: directory + "/backups")
+        #expect(files.count == 1)
+        let name = try #require(files.first)
+        #expect(name.hasPrefix("ceems-") && name.hasSuffix(".db") && name.count == "ceems-202403041000.db".count)
+        let copy = try DatabaseQueue(path: directory + "/backups/" + name)
+        let (integrity, units, usage, version) = try copy.read { db in
+            (
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM units"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage"),
+                try Int.fetchOne(db, sql: "SELECT version FROM schema_migrations")
+            )
+        }
+        #expect(integrity == "ok" && units == 500 && usage == 7 && version == 9)
+        // No temporary file is left next to the database.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/data").allSatisfy { !$0.hasSuffix(".tmp") })
+    }
+}

@@ -59,14 +59,14 @@ public struct UpdateWriter: Sendable {
     func upsertUnit(_ db: Database, _ unit: ComputeUnit, batch: UpdateBatch) throws -> Bool {
         // Same unit: same start, or a stored row that has not ended and whose start was unknown (§15 #29).
         let existing = try Int64.fetchOne(
-            db,
-            sql: """
+            db.cachedStatement(
+                sql: """
                 SELECT id FROM units WHERE cluster_id = ? AND uuid = ? AND (
                   started_at = ? OR (started_at_ts = ? AND ? > 0)
                   OR ((ended_at_ts IS NULL OR ended_at_ts <= 0)
                       AND (started_at IN ('N/A', 'Unknown') OR started_at_ts IS NULL OR started_at_ts <= 0)))
                 ORDER BY (started_at = ?) DESC, id DESC LIMIT 1
-                """,
+                """),
             arguments: [unit.clusterID, unit.uuid, unit.startedAt, unit.startedAtTS, unit.startedAtTS, unit.startedAt])
         let maps = unit.metricTexts
         if let existing {
@@ -88,7 +88,8 @@ public struct UpdateWriter: Sendable {
             assignments.append("num_updates = num_updates + 1")
             assignments.append("last_updated_at = ?")
             arguments += [batch.lastUpdatedAt, existing]
-            try db.execute(sql: "UPDATE units SET \(assignments.joined(separator: ", ")) WHERE id = ?", arguments: arguments)
+            try db.cachedStatement(sql: "UPDATE units SET \(assignments.joined(separator: ", ")) WHERE id = ?")
+                .execute(arguments: arguments)
             return false
         }
         let columns =
@@ -105,12 +106,12 @@ public struct UpdateWriter: Sendable {
         // A metric no updater produced is stored as the text `null`, as the reference does.
         for text in maps { arguments += [text ?? "null"] }
         arguments += [unit.ignore ? 1 : 0, 1, batch.lastUpdatedAt]
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO units (\(columns.joined(separator: ","))) VALUES (\(Self.placeholders(columns.count)))
                 ON CONFLICT(cluster_id, uuid, started_at) DO NOTHING
-                """,
-            arguments: arguments)
+                """
+        ).execute(arguments: arguments)
         return db.changesCount > 0
     }
 
@@ -158,12 +159,12 @@ public struct UpdateWriter: Sendable {
         arguments += [1, lastUpdatedAt]
         arguments += updateArguments
         let conflict = table == "usage" ? "cluster_id,username,project" : "cluster_id,username,project,last_updated_at"
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO \(table) (\(columns.joined(separator: ","))) VALUES (\(Self.placeholders(columns.count)))
                 ON CONFLICT(\(conflict)) DO UPDATE SET \(updates.joined(separator: ", "))
-                """,
-            arguments: arguments)
+                """
+        ).execute(arguments: arguments)
     }
 
     struct Member {
@@ -177,18 +178,18 @@ public struct UpdateWriter: Sendable {
     }
 
     func upsertMember(_ db: Database, table: String, listColumn: String, _ member: Member) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO \(table) (uid, cluster_id, resource_manager, name, \(listColumn), tags, last_updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(cluster_id, name) DO UPDATE SET uid = excluded.uid,
                   resource_manager = excluded.resource_manager, \(listColumn) = excluded.\(listColumn),
                   tags = excluded.tags, last_updated_at = excluded.last_updated_at
-                """,
-            arguments: [
-                member.uid, member.clusterID, member.resourceManager, member.name, [String].storedText(member.list),
-                [String].storedText(member.tags), member.lastUpdatedAt,
-            ])
+                """
+        ).execute(arguments: [
+            member.uid, member.clusterID, member.resourceManager, member.name, [String].storedText(member.list),
+            [String].storedText(member.tags), member.lastUpdatedAt,
+        ])
     }
 
     /// Replaces the admin rows: one per name, tagged `grafana` when Grafana lists it, else `ceems`; names in no

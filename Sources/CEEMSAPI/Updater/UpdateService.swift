@@ -201,14 +201,16 @@ public final class UpdateService: Service, Sendable {
         }
         batch.admins = admins
         let finalBatch = batch
+        let writeStart = ContinuousClock.now
         try await Task.detached { [writer] in try writer.write(finalBatch) }.value
+        let writeDuration = ContinuousClock.now - writeStart
         logger.info(
             "Update done",
             metadata: [
                 "units": "\(batch.units.count)", "users": "\(batch.users.count)", "projects": "\(batch.projects.count)",
                 "from": "\(WallClock.format(milliseconds: window.start, zone: settings.zone))",
                 "to": "\(WallClock.format(milliseconds: window.end, zone: settings.zone))",
-                "duration": "\(ContinuousClock.now - began)",
+                "duration": "\(ContinuousClock.now - began)", "write_duration": "\(writeDuration)",
             ])
     }
 }
