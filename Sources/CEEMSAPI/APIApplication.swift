@@ -54,8 +54,7 @@ public func buildAPIApplication(
     let store: WebConfigStore
     let tls: TLSChannelConfiguration?
     do {
-        store = try WebConfigStore(file: configuration.webConfigFile, logger: logger)
-        tls = try TLSSetup.channelConfiguration(store: store, logger: logger)
+        (store, tls) = try TLSSetup.load(webConfigFile: configuration.webConfigFile, logger: logger)
     } catch {
         throw APIServerError.webConfig(error)
     }

@@ -56,8 +56,7 @@ public func buildExporterApplication(
     let store: WebConfigStore
     let tls: TLSChannelConfiguration?
     do {
-        store = try WebConfigStore(file: configuration.webConfigFile, logger: logger)
-        tls = try TLSSetup.channelConfiguration(store: store, logger: logger)
+        (store, tls) = try TLSSetup.load(webConfigFile: configuration.webConfigFile, logger: logger)
     } catch {
         throw ExporterError.webConfig(error)
     }

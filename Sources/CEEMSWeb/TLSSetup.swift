@@ -21,6 +21,12 @@ public enum TLSSetup {
     }
 
     /// The TLS channel configuration, or nil when the web config does not enable TLS.
+    /// The web config of `--web.config.file` and the TLS configuration it asks for (nil: plain HTTP).
+    public static func load(webConfigFile: String?, logger: Logger) throws -> (WebConfigStore, TLSChannelConfiguration?) {
+        let store = try WebConfigStore(file: webConfigFile, logger: logger)
+        return (store, try channelConfiguration(store: store, logger: logger))
+    }
+
     public static func channelConfiguration(store: WebConfigStore, logger: Logger) throws -> TLSChannelConfiguration? {
         let tls = store.initialConfig.tlsServerConfig
         guard tls.isEnabled else { return nil }

@@ -52,8 +52,11 @@ import Testing
             // DB-only columns are never exposed.
             #expect(unit["ignore"] == nil && unit["num_updates"] == nil && unit["last_updated_at"] == nil)
             // Field selection keeps model order and the always-present uuid.
-            let selected = try await client.get("/api/v1/units?uuid=2001&field=state&field=%20name%20&field=foo", user: "alice")
-            #expect(selected.body == #"{"status":"success","data":[{"uuid":"","name":"train","state":"COMPLETED"}]}"# + "\n")
+            let selected = try await client.get(
+                "/api/v1/units?uuid=2001&field=state&field=%20name%20&field=foo", user: "alice")
+            #expect(
+                selected.body == #"{"status":"success","data":[{"uuid":"","name":"train","state":"COMPLETED"}]}"# + "\n"
+            )
             let converted = try await client.get("/api/v1/units?uuid=2001&field=started_at&timezone=UTC", user: "alice")
             #expect(converted.data.first?["started_at"]?.stringValue == "2024-03-04T08:00:05+0000")
         }
@@ -65,7 +68,8 @@ import Testing
             let verify = try await client.get("/api/v1/units/verify?uuid=2001&cluster_id=slurm-0", user: "bob")
             #expect(verify.status == 200)
             #expect(verify.body == "{\"status\":\"success\",\"data\":null}\n")
-            let denied = try await client.get("/api/v1/units/verify?uuid=2001&uuid=2006&cluster_id=slurm-0", user: "bob")
+            let denied = try await client.get(
+                "/api/v1/units/verify?uuid=2001&uuid=2006&cluster_id=slurm-0", user: "bob")
             #expect(denied.status == 403)
             #expect(denied.json?["error"]?.stringValue == "user do not have permissions on uuids")
             let noCluster = try await client.get("/api/v1/units/verify?uuid=2001", user: "bob")
@@ -85,7 +89,10 @@ import Testing
             #expect(projects.data.strings("name") == ["proj-a", "proj-b"])
             #expect(projects.body.contains(#""users":["alice","bob"]"#))
             let users = try await client.get("/api/v1/users", user: "bob")
-            #expect(users.body == #"{"status":"success","data":[{"cluster_id":"slurm-0","resource_manager":"slurm","name":"bob","projects":["proj-a","proj-b"]}]}"# + "\n")
+            #expect(
+                users.body
+                    == #"{"status":"success","data":[{"cluster_id":"slurm-0","resource_manager":"slurm","name":"bob","projects":["proj-a","proj-b"]}]}"#
+                    + "\n")
         }
     }
 
@@ -153,10 +160,14 @@ import Testing
         try await withServer { client in
             let anonymous = try await client.get("/api/v1/units")
             #expect(anonymous.status == 401)
-            #expect(anonymous.body == #"{"status":"error","data":null,"errorType":"unauthorized","error":"no user identified"}"# + "\n")
+            #expect(
+                anonymous.body
+                    == #"{"status":"error","data":null,"errorType":"unauthorized","error":"no user identified"}"# + "\n"
+            )
             // Forged admin headers are ignored.
             let forged = try await client.get(
-                "/api/v1/units/admin", user: "alice", headers: [("X-Ceems-Admin-User", "alice"), ("X-Ceems-Logged-User", "admin1")])
+                "/api/v1/units/admin", user: "alice",
+                headers: [("X-Ceems-Admin-User", "alice"), ("X-Ceems-Logged-User", "admin1")])
             #expect(forged.status == 403)
         }
     }
@@ -181,7 +192,8 @@ import Testing
             let many = (0..<3000).map { "uuid=\($0)" }.joined(separator: "&")
             let large = try await client.get("/api/v1/units?\(many)", user: "bob")
             #expect(large.status == 200)
-            let weird = try await client.get("/api/v1/units?%zz=1&timezone=Mars/Olympus&running=false&\(Self.window)", user: "bob")
+            let weird = try await client.get(
+                "/api/v1/units?%zz=1&timezone=Mars/Olympus&running=false&\(Self.window)", user: "bob")
             #expect(weird.status == 200 && weird.data.strings("uuid") == ["2002", "2003"])
         }
     }
@@ -224,7 +236,8 @@ import Testing
             #expect(preflight.headers.first(name: "Access-Control-Allow-Methods") == "GET")
             #expect(preflight.headers.first(name: "Access-Control-Expose-Headers") == "Date")
             #expect(preflight.headers.first(name: "Vary") == "Origin")
-            let other = try await client.get("/api/v1/units", method: .OPTIONS, headers: [("Origin", "https://evil.com")])
+            let other = try await client.get(
+                "/api/v1/units", method: .OPTIONS, headers: [("Origin", "https://evil.com")])
             #expect(other.headers.first(name: "Access-Control-Allow-Origin") == nil)
             #expect(other.headers.first(name: "Access-Control-Allow-Methods") == "GET")
         }
@@ -265,7 +278,8 @@ import Testing
                     "--state", "CANCELLED,COMPLETED,FAILED,NODE_FAIL,PREEMPTED,TIMEOUT,RUNNING",
                 ])
             // The last window of the catch-up, in Europe/Paris wall time.
-            #expect(Array(arguments[9..<13]) == ["--starttime", "2024-03-05T00:00:00", "--endtime", "2024-03-06T00:00:00"])
+            #expect(
+                Array(arguments[9..<13]) == ["--starttime", "2024-03-05T00:00:00", "--endtime", "2024-03-06T00:00:00"])
             #expect(arguments.last == "SLURM_TIME_FORMAT=%Y-%m-%dT%H:%M:%S%z")
         }
     }

@@ -24,7 +24,8 @@ import Testing
     @Test func defaultsApplyWithoutADataSection() throws {
         let config = try load("clusters: []\n")
         let data = config.server.data
-        #expect(data.path == "data" && data.backupPath.isEmpty && data.updateFrom == "today" && data.timeZone == "Local")
+        #expect(
+            data.path == "data" && data.backupPath.isEmpty && data.updateFrom == "today" && data.timeZone == "Local")
         #expect(data.retentionPeriod == .seconds(30 * 86400) && data.updateInterval == .seconds(900))
         #expect(data.maxUpdateInterval == .seconds(3600) && data.backupInterval == .seconds(86400))
         // The service account is always an admin (§15 #4).
@@ -43,9 +44,13 @@ import Testing
         #expect(
             message("clusters:\n  - {id: a, manager: slurm}\n  - {id: a, manager: slurm}\n")?.contains(
                 "duplicate ID found in clusters config") == true)
-        #expect(message("clusters:\n  - {id: a, manager: lsf}\n")?.contains("unknown resource manager found in the config") == true)
+        #expect(
+            message("clusters:\n  - {id: a, manager: lsf}\n")?.contains("unknown resource manager found in the config")
+                == true)
         #expect(message("clusters:\n  - {id: 'a b', manager: slurm}\n")?.contains("invalid cluster ID") == true)
-        #expect(message("updaters:\n  - {id: t, updater: influx}\n")?.contains("unknown updater found in the config") == true)
+        #expect(
+            message("updaters:\n  - {id: t, updater: influx}\n")?.contains("unknown updater found in the config")
+                == true)
         #expect(
             message("updaters:\n  - {id: t, updater: tsdb}\n  - {id: t, updater: tsdb}\n")?.contains(
                 "duplicate ID found in updaters config") == true)
@@ -56,12 +61,17 @@ import Testing
     @Test func updaterOptions() throws {
         let options = try TSDBUpdater.Options(
             extraConfig: JSONValue.parse(
-                #"{"cutoff_duration":"5m","query_max_series":0,"labels_to_drop":["{__name__=~\"x\"}"],"queries":{"avg_cpu_usage":{"global":"q"}}}"#))
+                #"{"cutoff_duration":"5m","query_max_series":0,"labels_to_drop":["{__name__=~\"x\"}"],"queries":{"avg_cpu_usage":{"global":"q"}}}"#
+            ))
         #expect(options.cutoff == .seconds(300) && options.queryMaxSeries == 50 && options.queryMinSamples == 0.5)
         #expect(options.queries == ["avg_cpu_usage": ["global": "q"]])
         #expect(options.labelsToDrop == [#"{__name__=~"x"}"#])
-        #expect(throws: UpdaterError.self) { try TSDBUpdater.Options(extraConfig: JSONValue.parse(#"{"query_max_series":-1}"#)) }
-        #expect(throws: UpdaterError.self) { try TSDBUpdater.Options(extraConfig: JSONValue.parse(#"{"query_min_samples":2}"#)) }
+        #expect(throws: UpdaterError.self) {
+            try TSDBUpdater.Options(extraConfig: JSONValue.parse(#"{"query_max_series":-1}"#))
+        }
+        #expect(throws: UpdaterError.self) {
+            try TSDBUpdater.Options(extraConfig: JSONValue.parse(#"{"query_min_samples":2}"#))
+        }
         #expect(throws: UpdaterError.self) {
             try TSDBUpdater.Options(extraConfig: JSONValue.parse(#"{"queries":{"bogus":{"a":"q"}}}"#))
         }
@@ -71,19 +81,23 @@ import Testing
     @Test func environmentExpansion() throws {
         setenv("CEEMS_TEST_TZ", "UTC", 1)
         let config = try YAMLConfig.decode(
-            APIServerConfig.self, from: "ceems_api_server:\n  data:\n    time_zone: ${CEEMS_TEST_TZ}\n", expandEnvironment: true)
+            APIServerConfig.self, from: "ceems_api_server:\n  data:\n    time_zone: ${CEEMS_TEST_TZ}\n",
+            expandEnvironment: true)
         #expect(config.server.data.timeZone == "UTC")
     }
 
     /// The reference config (../shared/fixtures/api/reference-config.yml), read where it is.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: SharedReference.root + "/fixtures/api/reference-config.yml")))
+    @Test(
+        .enabled(
+            if: FileManager.default.fileExists(atPath: SharedReference.root + "/fixtures/api/reference-config.yml")))
     func readsTheReferenceConfig() throws {
         let config = try APIServerConfig.load(
             file: SharedReference.root + "/fixtures/api/reference-config.yml", expandEnvironment: false)
         #expect(config.clusters.map(\.id) == ["slurm-0", "slurm-1", "os-0", "os-1", "k8s-0", "k8s-1"])
         #expect(config.clusters.map(\.manager) == ["slurm", "slurm", "openstack", "openstack", "k8s", "k8s"])
         #expect(config.updaters.map(\.id) == ["tsdb-0", "tsdb-1"])
-        #expect(config.server.data.timeZone == "Europe/Paris" && config.server.data.maxUpdateInterval == .seconds(86400))
+        #expect(
+            config.server.data.timeZone == "Europe/Paris" && config.server.data.maxUpdateInterval == .seconds(86400))
         #expect(config.configuredAdmins == ["grafana", "__test_admin", "ceems-int-svc"])
         let tsdb0 = try TSDBUpdater.Options(extraConfig: config.updaters[0].extraConfig)
         #expect(tsdb0.queries["total_cpu_emissions_gms"]?.keys.sorted() == ["emaps_total", "rte_total"])

@@ -12,14 +12,17 @@ import Testing
     }()
     static let binary = repository + "/.build/debug/ceems_api_server"
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: binary) && CommandRunner.lookPath("python3") != nil))
+    @Test(
+        .enabled(if: FileManager.default.isExecutableFile(atPath: binary) && CommandRunner.lookPath("python3") != nil))
     func killedServerLosesNothing() async throws {
         let output = try await CommandRunner().runAllowingFailure(
             Self.repository + "/scripts/api-crash-test",
-            arguments: ["--binary", Self.binary, "--kills", "5", "--jobs", "500", "--hours", "6", "--seed", "7"],
+            arguments: ["--binary", Self.binary, "--kills", "5", "--jobs", "500", "--hours", "12", "--seed", "7"],
             timeout: .seconds(300))
         let text = output.text + String(decoding: output.standardError, as: UTF8.self)
         #expect(output.exitCode == 0, "\(text)")
-        #expect(text.contains("integrity_check: ok; units stored: 500 of 500; duplicates: 0; lost: 0; walltime mismatches: 0"))
+        #expect(
+            text.contains(
+                "integrity_check: ok; units stored: 500 of 500; duplicates: 0; lost: 0; walltime mismatches: 0"))
     }
 }

@@ -23,8 +23,12 @@ import Testing
                 #expect(columns.contains("total_egress_stats") && !columns.contains("total_outgress_stats"))
             }
             let adminColumns = try db.columns(in: "admin_users").map(\.name)
-            #expect(adminColumns == ["id", "uid", "cluster_id", "resource_manager", "name", "projects", "tags", "last_updated_at"])
-            let indexes = try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
+            #expect(
+                adminColumns == [
+                    "id", "uid", "cluster_id", "resource_manager", "name", "projects", "tags", "last_updated_at",
+                ])
+            let indexes = try String.fetchAll(
+                db, sql: "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
             for index in [
                 "version_unique", "idx_cluster_id_usr_uuid", "uq_cluster_id_uuid_start", "uq_cluster_id_project_usr",
                 "uq_cluster_id_user", "uq_cluster_id_project", "uq_cluster_id_admin_user",
@@ -49,8 +53,11 @@ import Testing
             for step in Migrations.steps where step.version <= 5 { try step.apply(db) }
             try db.execute(sql: "INSERT INTO schema_migrations VALUES (5, 0)")
             try db.execute(
-                sql: #"INSERT INTO admin_users (source, users, last_updated_at) VALUES ('ceems', '["a","b"]', 't'), ('grafana', '["b","c"]', 't')"#)
-            try db.execute(sql: "INSERT INTO units (cluster_id, uuid, total_outgress_stats) VALUES ('c', 'u', '{\"bytes\":1}')")
+                sql:
+                    #"INSERT INTO admin_users (source, users, last_updated_at) VALUES ('ceems', '["a","b"]', 't'), ('grafana', '["b","c"]', 't')"#
+            )
+            try db.execute(
+                sql: "INSERT INTO units (cluster_id, uuid, total_outgress_stats) VALUES ('c', 'u', '{\"bytes\":1}')")
         }
         try queue.close()
         let database = try AppDatabase(directory: directory)
@@ -79,7 +86,8 @@ import Testing
 
     /// The reference database (../shared/fixtures/api/ceems-reference.db), read where it is and opened from a
     /// temporary copy: migrated from version 5 to 9 with every unit kept.
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: SharedReference.root + "/fixtures/api/ceems-reference.db")))
+    @Test(
+        .enabled(if: FileManager.default.fileExists(atPath: SharedReference.root + "/fixtures/api/ceems-reference.db")))
     func opensAndContinuesTheReferenceDatabase() throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -109,7 +117,9 @@ import Testing
 }
 
 @Suite struct UpdateWriterTests {
-    func unit(_ uuid: String, start: String = "2024-03-04T09:00:00+0100", end: String? = nil, cpu: Double, time: Double)
+    func unit(
+        _ uuid: String, start: String = "2024-03-04T09:00:00+0100", end: String? = nil, cpu: Double, time: Double
+    )
         -> ComputeUnit
     {
         var unit = ComputeUnit(clusterID: "c0", resourceManager: "slurm", uuid: uuid)
@@ -141,7 +151,8 @@ import Testing
         let database = try AppDatabase(directory: directory)
         let writer = UpdateWriter(database: database)
         try writer.write(batch([unit("1", cpu: 0.5, time: 100)], at: "2024-03-04T10:00:00"))
-        try writer.write(batch([unit("1", end: "2024-03-05T01:00:00+0100", cpu: 1.0, time: 300)], at: "2024-03-05T10:00:00"))
+        try writer.write(
+            batch([unit("1", end: "2024-03-05T01:00:00+0100", cpu: 1.0, time: 300)], at: "2024-03-05T10:00:00"))
         try database.pool.read { db in
             let row = try #require(try Row.fetchOne(db, sql: "SELECT * FROM units"))
             #expect(row["avg_cpu_usage"] as String? == #"{"global":0.87500000}"#)
@@ -217,7 +228,10 @@ import Testing
         purge.purgeCutoff = "2024-02-03"
         try writer.write(purge)
         let (uuids, usageRows) = try database.pool.read { db in
-            (try String.fetchAll(db, sql: "SELECT uuid FROM units ORDER BY uuid"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage"))
+            (
+                try String.fetchAll(db, sql: "SELECT uuid FROM units ORDER BY uuid"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage")
+            )
         }
         #expect(uuids == ["new", "running"])
         #expect(usageRows == 0)
@@ -251,13 +265,17 @@ import Testing
         let copy = try DatabaseQueue(path: directory + "/backups/" + name)
         let (integrity, units, usage, version) = try copy.read { db in
             (
-                try String.fetchOne(db, sql: "PRAGMA integrity_check"), try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM units"),
+                try String.fetchOne(db, sql: "PRAGMA integrity_check"),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM units"),
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM usage"),
                 try Int.fetchOne(db, sql: "SELECT version FROM schema_migrations")
             )
         }
         #expect(integrity == "ok" && units == 500 && usage == 7 && version == 9)
         // No temporary file is left next to the database.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/data").allSatisfy { !$0.hasSuffix(".tmp") })
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory + "/data").allSatisfy {
+                !$0.hasSuffix(".tmp")
+            })
     }
 }

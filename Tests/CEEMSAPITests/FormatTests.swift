@@ -37,7 +37,9 @@ import Testing
         let partial = MetricMap.weightedAverage(MetricMap(["x": 2]), MetricMap(["y": 4]), weights: (1, 3))
         #expect(partial == MetricMap(["x": 2, "y": 4]))
         // Zero weights keep the undivided Σ(v·w) = 0; a missing weight counts as 0 (§15 #33).
-        #expect(MetricMap.weightedAverage(MetricMap(["g": 5]), MetricMap(["g": 7]), weights: (0, nil)) == MetricMap(["g": 0]))
+        #expect(
+            MetricMap.weightedAverage(MetricMap(["g": 5]), MetricMap(["g": 7]), weights: (0, nil))
+                == MetricMap(["g": 0]))
     }
 }
 
@@ -72,7 +74,9 @@ import Testing
         let milliseconds = try #require(WallClock.parse("2023-02-21T15:48:20+0100"))
         #expect(milliseconds == 1_676_990_900_000)
         #expect(WallClock.format(milliseconds: milliseconds, zone: paris) == "2023-02-21T15:48:20+0100")
-        #expect(WallClock.format(milliseconds: milliseconds, zone: TimeZone(identifier: "UTC")!) == "2023-02-21T14:48:20+0000")
+        #expect(
+            WallClock.format(milliseconds: milliseconds, zone: TimeZone(identifier: "UTC")!)
+                == "2023-02-21T14:48:20+0000")
         #expect(WallClock.parse("2024-07-02T14:49:39Z") == 1_719_931_779_000)
         #expect(WallClock.parse("2024-07-02T14:49:39.123456+02:00") == 1_719_924_579_000)
         #expect(WallClock.parse("Unknown") == nil)
@@ -133,7 +137,8 @@ import Testing
             uuids: ["1", "2"], range: .milliseconds(3_600_900), scrapeInterval: .seconds(15),
             evaluationInterval: .seconds(60))
         let text = values.render(
-            #"x{uuid=~"{{.UUIDs}}"}[{{ .Range }}:{{.ScrapeInterval}}] * {{.ScrapeIntervalMilli}} {{.RateInterval}} {{.EvaluationIntervalMilli}} {{.Other}}"#)
+            #"x{uuid=~"{{.UUIDs}}"}[{{ .Range }}:{{.ScrapeInterval}}] * {{.ScrapeIntervalMilli}} {{.RateInterval}} {{.EvaluationIntervalMilli}} {{.Other}}"#
+        )
         #expect(text == #"x{uuid=~"1|2"}[1h0m0s:15s] * 15000 1m0s 60000 {{.Other}}"#)
     }
 
@@ -143,10 +148,12 @@ import Testing
         settings.maxSamples = 50_000_000
         let options = TSDBUpdater.Options()
         // 1 day at 10 s = 8640 samples per series; 50M / (50 × 8640) = 115 labels; × 0.5 = 57.
-        #expect(TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 1000) == 57)
+        #expect(
+            TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 1000) == 57)
         #expect(TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 20) == 20)
         settings.maxSamples = 1000
-        #expect(TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 1000) == 10)
+        #expect(
+            TSDBUpdater.batchSize(windowSeconds: 86400, settings: settings, options: options, unitCount: 1000) == 10)
     }
 }
 
@@ -200,11 +207,15 @@ import Testing
         unit.write(to: &writer)
         let parsed = try #require(JSONValue.parse(writer.text), "\(writer.text)")
         if let map = MetricMap.parse(stored), !map.isEmpty {
-            #expect(MetricMap.parse(writer.text.isEmpty ? nil : {
-                var w = JSONWriter()
-                w.value(parsed["avg_cpu_usage"] ?? .null)
-                return w.text
-            }()) == map)
+            #expect(
+                MetricMap.parse(
+                    writer.text.isEmpty
+                        ? nil
+                        : {
+                            var w = JSONWriter()
+                            w.value(parsed["avg_cpu_usage"] ?? .null)
+                            return w.text
+                        }()) == map)
         } else {
             #expect(parsed["avg_cpu_usage"] == nil)
         }

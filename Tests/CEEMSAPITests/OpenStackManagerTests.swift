@@ -27,8 +27,12 @@ enum FakeOpenStack {
     }
 
     static let page1 = [
-        server(id: "s1", status: "ACTIVE", tenant: "p1", user: "u1", launched: "2024-03-04T10:00:00.000000", updated: "2024-03-04T10:00:10Z"),
-        server(id: "s2", status: "SHUTOFF", tenant: "p2", user: "u2", launched: "2024-03-04T06:00:00.000000", updated: "2024-03-04T12:00:00Z"),
+        server(
+            id: "s1", status: "ACTIVE", tenant: "p1", user: "u1", launched: "2024-03-04T10:00:00.000000",
+            updated: "2024-03-04T10:00:10Z"),
+        server(
+            id: "s2", status: "SHUTOFF", tenant: "p2", user: "u2", launched: "2024-03-04T06:00:00.000000",
+            updated: "2024-03-04T12:00:00Z"),
     ]
     static let page2 = [
         server(
@@ -47,7 +51,9 @@ enum FakeOpenStack {
             headers[.contentType] = "application/json"
             return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))
         }
-        @Sendable func authorized(_ request: Request) -> Bool { request.headers[HTTPField.Name("X-Auth-Token")!] == "tok-1" }
+        @Sendable func authorized(_ request: Request) -> Bool {
+            request.headers[HTTPField.Name("X-Auth-Token")!] == "tok-1"
+        }
         @Sendable func base(_ request: Request) -> String { "http://" + (request.head.authority ?? "") }
         router.post("/v3/auth/tokens") { request, _ in
             let body = try await request.body.collect(upTo: 1 << 20)
@@ -68,7 +74,9 @@ enum FakeOpenStack {
             guard authorized(request) else { return json("{}", status: .unauthorized) }
             switch context.parameters.get("id") ?? "" {
             case "u1": return json(#"{"projects":[{"id":"p1","name":"alpha"}],"links":{"next":null}}"#)
-            case "u2": return json(#"{"projects":[{"id":"p1","name":"alpha"},{"id":"p2","name":"beta"}],"links":{"next":null}}"#)
+            case "u2":
+                return json(
+                    #"{"projects":[{"id":"p1","name":"alpha"},{"id":"p2","name":"beta"}],"links":{"next":null}}"#)
             default: return json(#"{"projects":[],"links":{"next":null}}"#)
             }
         }
@@ -77,12 +85,15 @@ enum FakeOpenStack {
             else { return json("{}", status: .unauthorized) }
             let query = request.uri.queryParameters
             if query["deleted"] == "true" {
-                guard query["changes-since"] != nil, query["changes-before"] != nil else { return json("{}", status: .badRequest) }
+                guard query["changes-since"] != nil, query["changes-before"] != nil else {
+                    return json("{}", status: .badRequest)
+                }
                 return json(#"{"servers":[\#(deleted.joined(separator: ","))]}"#)
             }
             if query["marker"] == "s2" { return json(#"{"servers":[\#(page2.joined(separator: ","))]}"#) }
             return json(
-                #"{"servers":[\#(page1.joined(separator: ","))],"servers_links":[{"rel":"next","href":"\#(base(request))/compute/v2.1/servers/detail?all_tenants=true&marker=s2"}]}"#)
+                #"{"servers":[\#(page1.joined(separator: ","))],"servers_links":[{"rel":"next","href":"\#(base(request))/compute/v2.1/servers/detail?all_tenants=true&marker=s2"}]}"#
+            )
         }
     }
 }
@@ -92,65 +103,60 @@ enum FakeOpenStack {
         let tokens = Counter()
         let router = Router(context: BasicRequestContext.self)
         FakeOpenStack.routes(router, tokenRequests: tokens)
-        let responder = router.buildResponder()
-        try await withRunningService(
-            { ports in
-                try await WebServer(
-                    responder: responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
-                    logger: quietLogger, onListening: { _, port in ports.yield(port) }
-                ).run()
-            },
-            { port in
-                let yaml = """
-                    id: os-0
-                    manager: openstack
-                    extra_config:
-                      api_service_endpoints:
-                        compute: http://127.0.0.1:\(port)/compute/v2.1
-                        identity: http://127.0.0.1:\(port)
-                      auth:
-                        identity:
-                          methods: [password]
-                          password:
-                            user: {name: admin, password: secret, domain: {id: default}}
-                    """
-                let cluster = try YAMLConfig.decode(APIServerConfig.Cluster.self, from: yaml)
-                let manager = try OpenStackManager(cluster: cluster, logger: quietLogger, now: { APIFixtures.now })
-                let window = UpdateWindow(
-                    start: WallClock.parse("2024-03-04T00:00:00+0100")!, end: WallClock.parse("2024-03-05T00:00:00+0100")!,
-                    zone: APIFixtures.paris)
-                let units = try await manager.fetchUnits(window: window)
-                let (users, projects) = try await manager.fetchUsersAndProjects(window: window)
-                await manager.shutdown()
+        try await withFakeServer(router) { port in
+            let yaml = """
+                id: os-0
+                manager: openstack
+                extra_config:
+                  api_service_endpoints:
+                    compute: http://127.0.0.1:\(port)/compute/v2.1
+                    identity: http://127.0.0.1:\(port)
+                  auth:
+                    identity:
+                      methods: [password]
+                      password:
+                        user: {name: admin, password: secret, domain: {id: default}}
+                """
+            let cluster = try YAMLConfig.decode(APIServerConfig.Cluster.self, from: yaml)
+            let manager = try OpenStackManager(cluster: cluster, logger: quietLogger, now: { APIFixtures.now })
+            let window = UpdateWindow(
+                start: WallClock.parse("2024-03-04T00:00:00+0100")!, end: WallClock.parse("2024-03-05T00:00:00+0100")!,
+                zone: APIFixtures.paris)
+            let units = try await manager.fetchUnits(window: window)
+            let (users, projects) = try await manager.fetchUsersAndProjects(window: window)
+            await manager.shutdown()
 
-                #expect(units.map(\.uuid) == ["s1", "s2", "s3", "s4"])
-                let byID = Dictionary(uniqueKeysWithValues: units.map { ($0.uuid, $0) })
-                let s1 = try #require(byID["s1"])
-                #expect(s1.project == "alpha" && s1.user == "ann" && s1.state == "ACTIVE")
-                #expect(s1.startedAt == "2024-03-04T11:00:00+0100" && s1.endedAt == "N/A" && s1.endedAtTS == 0)
-                // Active from the last update (10:00:10Z) to the window end (23:00Z).
-                #expect(s1.totalTime["walltime"] == 46790)
-                #expect(s1.totalTime["alloc_cpumemtime"] == 191_651_840)
-                // Shut off at 12:00Z, launched 06:00Z: six hours.
-                #expect(byID["s2"]?.totalTime["walltime"] == 21600)
-                // Running since before the window with a vGPU: the whole window.
-                #expect(byID["s3"]?.totalTime["alloc_gputime"] == 86400)
-                let s4 = try #require(byID["s4"])
-                #expect(s4.endedAt == "2024-03-04T16:00:00+0100" && s4.totalTime["walltime"] == 3600)
-                #expect(s4.elapsed == "01:00:00")
-                var writer = JSONWriter()
-                s1.write(to: &writer)
-                #expect(writer.text.contains(#""tags":{"az":"nova","metadata":{"k":"v"},"power_state":"RUNNING","reservation_id":"r-s1","tags":["t1"]}"#))
+            #expect(units.map(\.uuid) == ["s1", "s2", "s3", "s4"])
+            let byID = Dictionary(uniqueKeysWithValues: units.map { ($0.uuid, $0) })
+            let s1 = try #require(byID["s1"])
+            #expect(s1.project == "alpha" && s1.user == "ann" && s1.state == "ACTIVE")
+            #expect(s1.startedAt == "2024-03-04T11:00:00+0100" && s1.endedAt == "N/A" && s1.endedAtTS == 0)
+            // Active from the last update (10:00:10Z) to the window end (23:00Z).
+            #expect(s1.totalTime["walltime"] == 46790)
+            #expect(s1.totalTime["alloc_cpumemtime"] == 191_651_840)
+            // Shut off at 12:00Z, launched 06:00Z: six hours.
+            #expect(byID["s2"]?.totalTime["walltime"] == 21600)
+            // Running since before the window with a vGPU: the whole window.
+            #expect(byID["s3"]?.totalTime["alloc_gputime"] == 86400)
+            let s4 = try #require(byID["s4"])
+            #expect(s4.endedAt == "2024-03-04T16:00:00+0100" && s4.totalTime["walltime"] == 3600)
+            #expect(s4.elapsed == "01:00:00")
+            var writer = JSONWriter()
+            s1.write(to: &writer)
+            #expect(
+                writer.text.contains(
+                    #""tags":{"az":"nova","metadata":{"k":"v"},"power_state":"RUNNING","reservation_id":"r-s1","tags":["t1"]}"#
+                ))
 
-                #expect(users.map(\.name) == ["ann", "ben", "cid"])
-                #expect(users.map(\.projects) == [["alpha"], ["alpha", "beta"], []])
-                #expect(users.first?.uid == "u1")
-                #expect(projects.map(\.name) == ["alpha", "beta"])
-                #expect(projects.map(\.users) == [["ann", "ben"], ["ben"]])
-                #expect(projects.first?.lastUpdatedAt.hasSuffix("+0100") == true)
-                // One token for the whole fetch.
-                #expect(tokens.value == 1)
-            })
+            #expect(users.map(\.name) == ["ann", "ben", "cid"])
+            #expect(users.map(\.projects) == [["alpha"], ["alpha", "beta"], []])
+            #expect(users.first?.uid == "u1")
+            #expect(projects.map(\.name) == ["alpha", "beta"])
+            #expect(projects.map(\.users) == [["ann", "ben"], ["ben"]])
+            #expect(projects.first?.lastUpdatedAt.hasSuffix("+0100") == true)
+            // One token for the whole fetch.
+            #expect(tokens.value == 1)
+        }
     }
 
     @Test func unreachableServiceFailsTheFetchQuickly() async throws {
@@ -162,7 +168,8 @@ enum FakeOpenStack {
               api_service_endpoints: {compute: "http://127.0.0.1:\(port)/v2.1", identity: "http://127.0.0.1:\(port)"}
             """
         let manager = try OpenStackManager(
-            cluster: try YAMLConfig.decode(APIServerConfig.Cluster.self, from: yaml), logger: quietLogger, now: { APIFixtures.now })
+            cluster: try YAMLConfig.decode(APIServerConfig.Cluster.self, from: yaml), logger: quietLogger,
+            now: { APIFixtures.now })
         defer { Task { await manager.shutdown() } }
         let window = UpdateWindow(start: 0, end: 86_400_000, zone: APIFixtures.paris)
         await #expect(throws: ResourceManagerError.self) { try await manager.fetchUnits(window: window) }
@@ -170,7 +177,9 @@ enum FakeOpenStack {
 
     @Test func configErrors() throws {
         let missing = try YAMLConfig.decode(APIServerConfig.Cluster.self, from: "id: os\nmanager: openstack\n")
-        #expect(throws: ResourceManagerError.self) { try OpenStackManager(cluster: missing, logger: quietLogger, now: { 0 }) }
+        #expect(throws: ResourceManagerError.self) {
+            try OpenStackManager(cluster: missing, logger: quietLogger, now: { 0 })
+        }
     }
 }
 

@@ -2,7 +2,7 @@ import CEEMSCore
 import Foundation
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A real Prometheus (Debian's `prometheus`) on a loopback port, its TSDB loaded with `promtool tsdb
@@ -100,7 +100,9 @@ final class RealPrometheus: @unchecked Sendable {
     }
 
     /// OpenMetrics text for gauges sampled every `step` seconds over [start, end] (epoch seconds).
-    static func gauges(_ series: [(name: String, labels: String, value: Double, start: Int, end: Int)], step: Int = 30)
+    static func gauges(
+        _ series: [(name: String, labels: String, value: Double, start: Int, end: Int)], step: Int = 30
+    )
         -> String
     {
         var byName: [String: [String]] = [:]

@@ -7,7 +7,8 @@ import Testing
     let paris = TimeZone(identifier: "Europe/Paris")!
 
     @Test(arguments: [
-        ("320G", Int64(343_597_383_680)), ("320.5G", 344_134_254_592), ("2048", 2_147_483_648), ("1.5T", 1_649_267_441_664),
+        ("320G", Int64(343_597_383_680)), ("320.5G", 344_134_254_592), ("2048", 2_147_483_648),
+        ("1.5T", 1_649_267_441_664),
         ("1P", 1_125_899_906_842_624), ("512K", 524_288), ("100M", 104_857_600), ("7.5g", 8_053_063_680),
     ])
     func memoryUnits(text: String, bytes: Int64) {
@@ -24,8 +25,9 @@ import Testing
         #expect(SacctParser.parseTRES("gres/gpu:v100=1,gres/gpu:a100=3").gpus == 3)
         #expect(SacctParser.parseTRES("gres/gpumem=40G,gres/gpuutil=50,cpu=1").gpus == 0)
         #expect(SacctParser.parseTRES("gres/gpu:1g.10gb=7,gres/gpu=7").gpus == 7)
-        #expect(SacctParser.parseTRES("billing=80,cpu=8,energy=1439089,gres/gpu=8,mem=320G,node=1")
-            == .init(billing: 80, nodes: 1, cpus: 8, gpus: 8, memory: 343_597_383_680))
+        #expect(
+            SacctParser.parseTRES("billing=80,cpu=8,energy=1439089,gres/gpu=8,mem=320G,node=1")
+                == .init(billing: 80, nodes: 1, cpus: 8, gpus: 8, memory: 343_597_383_680))
     }
 
     func parser(windowStart: String, windowEnd: String) -> SacctParser {

@@ -3,6 +3,7 @@ import CEEMSCore
 import CEEMSTestSupport
 import CEEMSWeb
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -134,7 +135,9 @@ final class APIClient: Sendable {
 
     func shutdown() async { try? await http.shutdown() }
 
-    func get(_ path: String, user: String? = nil, method: HTTPMethod = .GET, headers: [(String, String)] = [])
+    func get(
+        _ path: String, user: String? = nil, method: HTTPMethod = .GET, headers: [(String, String)] = []
+    )
         async throws -> APIResponse
     {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
@@ -157,4 +160,18 @@ extension JSONValue {
 
 extension Array where Element == JSONValue {
     func strings(_ key: String) -> [String] { compactMap { $0[key]?.stringValue } }
+}
+
+/// Runs `router` on a loopback port for `body` (fake Keystone/Nova, Kubernetes API, Grafana).
+func withFakeServer<Result: Sendable>(
+    _ router: Router<BasicRequestContext>, _ body: @Sendable (Int) async throws -> Result
+) async throws -> Result {
+    let responder = router.buildResponder()
+    return try await withRunningService(
+        { ports in
+            try await WebServer(
+                responder: responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
+                logger: quietLogger, onListening: { _, port in ports.yield(port) }
+            ).run()
+        }, body)
 }
