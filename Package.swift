@@ -134,7 +134,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // MARK: tests
-        .target(name: "CEEMSTestSupport", path: "Tests/CEEMSTestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "CEEMSTestSupport",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/CEEMSTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "CEEMSCoreTests", dependencies: ["CEEMSCore", "CEEMSTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
