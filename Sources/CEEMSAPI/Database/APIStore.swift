@@ -112,9 +112,11 @@ public struct APIStore: Sendable {
 
     // MARK: users, projects, clusters
 
+    /// Users named `names` (all when `nil`) in `clusters` (all when empty).
     public func users(names: [String]?, clusters: [String]) throws -> [User] {
+        if let names, names.isEmpty { return [] }
         var filter = SQLFilter()
-        if let names { filter.any("name", names.isEmpty ? [""] : names) }
+        if let names { filter.any("name", names) }
         filter.any("cluster_id", clusters)
         return try database.pool.read { db in
             try Row.fetchAll(

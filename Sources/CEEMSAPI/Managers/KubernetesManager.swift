@@ -1,4 +1,5 @@
 import CEEMSCore
+import CEEMSMetrics
 import CEEMSWeb
 import Foundation
 import Logging
@@ -87,7 +88,7 @@ public final class KubernetesManager: ResourceManager {
             units.append(unit(pod, deletedAt: nil, window: window))
         }
         for (_, pod) in vanished.sorted(by: { $0.key < $1.key }) {
-            let deletion = OpenStackManager.utc(pod["metadata"]?["deletionTimestamp"]?.stringValue) ?? min(now(), window.end)
+            let deletion = WallClock.parseAPITime(pod["metadata"]?["deletionTimestamp"]?.stringValue) ?? min(now(), window.end)
             units.append(unit(pod, deletedAt: deletion, window: window))
         }
         return units
@@ -132,8 +133,8 @@ public final class KubernetesManager: ResourceManager {
         } else {
             unit.user = unit.project + ":unknown"
         }
-        let created = OpenStackManager.utc(metadata["creationTimestamp"]?.stringValue)
-        let deletion = deletedAt ?? OpenStackManager.utc(metadata["deletionTimestamp"]?.stringValue)
+        let created = WallClock.parseAPITime(metadata["creationTimestamp"]?.stringValue)
+        let deletion = deletedAt ?? WallClock.parseAPITime(metadata["deletionTimestamp"]?.stringValue)
         func render(_ value: Int64?) -> (String, Int64) {
             guard let value else { return ("N/A", 0) }
             return (WallClock.format(milliseconds: value, zone: zone), value)
@@ -146,7 +147,7 @@ public final class KubernetesManager: ResourceManager {
         let readyToStart = conditions["PodReadyToStartContainers"]
         let started =
             readyToStart?["status"]?.stringValue == "True"
-            ? OpenStackManager.utc(readyToStart?["lastTransitionTime"]?.stringValue) : nil
+            ? WallClock.parseAPITime(readyToStart?["lastTransitionTime"]?.stringValue) : nil
         (unit.startedAt, unit.startedAtTS) = render(started)
         let phase = status["phase"]?.stringValue ?? "Unknown"
         let finished = phase == "Succeeded" || phase == "Failed"
@@ -188,7 +189,10 @@ public final class KubernetesManager: ResourceManager {
         }
         vcpus = max(vcpus, 0.001)
         memory = max(memory.rounded(), 1)
-        var allocation: [(String, JSONValue)] = [("vcpus", .number(vcpus, text: MetricMap.format(vcpus).trimmedZeros)), ("mem", .integer(Int64(memory)))]
+        // CPU counts are fractional: Go's shortest float text, as its JSON encoder prints them.
+        var allocation: [(String, JSONValue)] = [
+            ("vcpus", .number(vcpus, text: GoFloatFormatter.format(vcpus))), ("mem", .integer(Int64(memory))),
+        ]
         for (name, count) in gpus.sorted(by: { $0.key < $1.key }) { allocation.append((name, .integer(Int64(count)))) }
         unit.allocation = .object(allocation)
         var tags: [(String, JSONValue)] = [("qos", .string(status["qosClass"]?.stringValue ?? ""))]
@@ -251,16 +255,5 @@ public final class KubernetesManager: ResourceManager {
                 tags: [], lastUpdatedAt: stamp)
         }
         return (users, projects)
-    }
-}
-
-extension String {
-    /// `0.50000000` → `0.5` (CPU counts are printed like Go's float encoding).
-    var trimmedZeros: String {
-        guard contains(".") else { return self }
-        var text = self
-        while text.hasSuffix("0") { text.removeLast() }
-        if text.hasSuffix(".") { text.removeLast() }
-        return text
     }
 }

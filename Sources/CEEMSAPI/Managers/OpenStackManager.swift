@@ -190,12 +190,6 @@ public final class OpenStackManager: ResourceManager {
         return units
     }
 
-    static func utc(_ text: String?) -> Int64? {
-        guard let text, !text.isEmpty else { return nil }
-        if let value = WallClock.parse(text) { return value }
-        return WallClock.parse(text + "Z")
-    }
-
     static let powerStates = [0: "NOSTATE", 1: "RUNNING", 2: "_UNUSED", 3: "PAUSED", 4: "SHUTDOWN", 5: "_UNUSED", 6: "CRASHED", 7: "SUSPENDED"]
 
     func unit(_ server: JSONValue, directory: Directory, window: UpdateWindow) -> ComputeUnit {
@@ -206,10 +200,10 @@ public final class OpenStackManager: ResourceManager {
         unit.state = status
         unit.project = directory.projectNames[server["tenant_id"]?.stringValue ?? ""] ?? ""
         unit.user = directory.userNames[server["user_id"]?.stringValue ?? ""] ?? ""
-        let created = Self.utc(server["created"]?.stringValue)
-        let updated = Self.utc(server["updated"]?.stringValue)
-        let launched = Self.utc(server["OS-SRV-USG:launched_at"]?.stringValue)
-        let terminated = Self.utc(server["OS-SRV-USG:terminated_at"]?.stringValue)
+        let created = WallClock.parseAPITime(server["created"]?.stringValue)
+        let updated = WallClock.parseAPITime(server["updated"]?.stringValue)
+        let launched = WallClock.parseAPITime(server["OS-SRV-USG:launched_at"]?.stringValue)
+        let terminated = WallClock.parseAPITime(server["OS-SRV-USG:terminated_at"]?.stringValue)
         func render(_ value: Int64?) -> (String, Int64) {
             guard let value else { return ("N/A", 0) }
             return (WallClock.format(milliseconds: value, zone: zone), value)

@@ -49,6 +49,13 @@ public enum WallClock {
         return (local - (sign == UInt8(ascii: "+") ? offset : -offset)) * 1000
     }
 
+    /// Times of the OpenStack and Kubernetes APIs: RFC 3339 (`…Z`, `…+02:00`), or UTC without a zone
+    /// (`OS-SRV-USG:launched_at`: `2024-10-15T14:29:34.000000`). `nil` for absent or empty text.
+    public static func parseAPITime(_ text: String?) -> Int64? {
+        guard let text, !text.isEmpty else { return nil }
+        return parse(text) ?? parse(text + "Z")
+    }
+
     /// Parses wall time `YYYY-MM-DDTHH:MM:SS` (optionally `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM`) in `zone`.
     public static func parseWallTime(_ text: String, zone: TimeZone) -> Int64? {
         var bytes = Array(text.utf8)
