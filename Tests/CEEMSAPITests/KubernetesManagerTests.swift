@@ -46,7 +46,13 @@ enum FakeKubernetes {
             deletion: "2024-03-04T20:00:00Z"),
     ]
 
-    static func routes(_ router: Router<BasicRequestContext>, calls: Counter) {
+    /// A pod created and deleted between two lists: only the watch sees it.
+    static let shortLived = pod(
+        uid: "u-short", namespace: "ns1", phase: "Succeeded", creator: "dave", created: "2024-03-04T14:00:00Z",
+        readyAt: "2024-03-04T14:00:10Z", ready: false, deletion: "2024-03-04T15:00:00Z"
+    ).replacingOccurrences(of: "\n", with: "")
+
+    static func routes(_ router: Router<BasicRequestContext>, calls: Counter, watches: Counter = Counter()) {
         @Sendable func json(_ text: String) -> Response {
             Response(
                 status: .ok, headers: [.contentType: "application/json"],
@@ -55,6 +61,16 @@ enum FakeKubernetes {
         router.get("/api/v1/pods") { request, _ in
             guard request.headers[.authorization] == "Bearer test-token" else {
                 return Response(status: .unauthorized)
+            }
+            if request.uri.queryParameters["watch"] == "1" {
+                watches.increment()
+                guard watches.value == 1, request.uri.queryParameters["resourceVersion"] == "100" else {
+                    try await Task.sleep(for: .milliseconds(200))
+                    return json("")
+                }
+                return json(
+                    #"{"type":"ADDED","object":\#(shortLived)}"# + "\n" + #"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"105"}}}"#
+                        + "\n" + #"{"type":"DELETED","object":\#(shortLived)}"# + "\n")
             }
             calls.increment()
             let pods = calls.value <= 2 ? firstList : Array(firstList.prefix(3))
@@ -77,8 +93,9 @@ enum FakeKubernetes {
 @Suite struct KubernetesManagerTests {
     @Test func podsBecomeUnitsAndNamespacesProjects() async throws {
         let calls = Counter()
+        let watches = Counter()
         let router = Router(context: BasicRequestContext.self)
-        FakeKubernetes.routes(router, calls: calls)
+        FakeKubernetes.routes(router, calls: calls, watches: watches)
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try await withFakeServer(router) { port in

@@ -1,15 +1,20 @@
 import CEEMSCore
 import CEEMSMetrics
 import CEEMSWeb
+import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOCore
+import NIOHTTP1
 import Synchronization
 import Yams
 
 /// Kubernetes pods as units, namespaces as projects (§8.3).
 ///
-/// Pods are listed on each fetch (paginated); a pod that was seen and then disappears is a deleted pod, ended
-/// at its `deletionTimestamp` when it was seen terminating, else at the fetch that noticed it.
+/// Pods are listed on each fetch (paginated; the informer's resync) and watched in between: the watch's `DELETED`
+/// events are accumulated and drained by the next fetch, so a pod created and deleted between two updates is
+/// still reported, ended at its `deletionTimestamp`. A pod that vanishes while the watch was down is ended at its
+/// `deletionTimestamp` when it was seen terminating, else at the fetch that noticed it.
 public final class KubernetesManager: ResourceManager {
     public struct Options: Sendable {
         public var kubeconfigFile = ""
@@ -44,6 +49,9 @@ public final class KubernetesManager: ResourceManager {
     let now: @Sendable () -> Int64
     /// Pods of the previous list, by uid, to notice deletions.
     private let known = Mutex<[String: JSONValue]>([:])
+    /// Pods deleted according to the watch since the last fetch: the pod and its deletion time.
+    private let watchedDeletions = Mutex<[String: (JSONValue, Int64)]>([:])
+    private let watchTask = Mutex<Task<Void, Never>?>(nil)
 
     public init(cluster: APIServerConfig.Cluster, logger: Logger, now: @escaping @Sendable () -> Int64) throws {
         clusterID = cluster.id
@@ -54,10 +62,19 @@ public final class KubernetesManager: ResourceManager {
         self.now = now
     }
 
-    public func shutdown() async { await http.shutdown() }
+    public func shutdown() async {
+        watchTask.withLock { $0 }?.cancel()
+        await http.shutdown()
+    }
 
+    /// All items of a paginated list, and the list's resource version.
     func list(_ path: String) async throws -> [JSONValue] {
+        try await listWithVersion(path).items
+    }
+
+    func listWithVersion(_ path: String) async throws -> (items: [JSONValue], resourceVersion: String) {
         var items: [JSONValue] = []
+        var resourceVersion = ""
         var continueToken = ""
         repeat {
             var url = endpoint.server + path + "?limit=500"
@@ -68,12 +85,85 @@ public final class KubernetesManager: ResourceManager {
             }
             if case .array(let page)? = json["items"] { items += page }
             continueToken = json["metadata"]?["continue"]?.stringValue ?? ""
+            resourceVersion = json["metadata"]?["resourceVersion"]?.stringValue ?? resourceVersion
         } while !continueToken.isEmpty
-        return items
+        return (items, resourceVersion)
     }
 
+    // MARK: watch
+
+    /// Starts watching pods from `resourceVersion` unless a watch already runs.
+    func startWatching(from resourceVersion: String) {
+        watchTask.withLock { task in
+            guard task == nil else { return }
+            task = Task { [self] in await watchLoop(from: resourceVersion) }
+        }
+    }
+
+    /// Follows `GET /api/v1/pods?watch=1` until cancelled, re-watching from the last resource version when a
+    /// stream ends and from now after `410 Gone`; a failure waits 5 s before the next attempt.
+    func watchLoop(from initialVersion: String) async {
+        var resourceVersion = initialVersion
+        while !Task.isCancelled {
+            let began = ContinuousClock.now
+            do {
+                try await watchOnce(resourceVersion: &resourceVersion)
+                // A stream that ends at once (a proxy closing it) must not turn into a busy loop.
+                if ContinuousClock.now - began < .seconds(1) { try await Task.sleep(for: .seconds(1)) }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("Kubernetes pod watch failed; retrying", metadata: ["cluster": "\(clusterID)", "err": "\(error)"])
+                try? await Task.sleep(for: .seconds(5))
+            }
+        }
+    }
+
+    func watchOnce(resourceVersion: inout String) async throws {
+        var url = endpoint.server + "/api/v1/pods?watch=1&allowWatchBookmarks=true&timeoutSeconds=300"
+        if !resourceVersion.isEmpty { url += "&resourceVersion=" + QueryParameters.encode(resourceVersion) }
+        var request = HTTPClientRequest(url: url)
+        if let authorization = try http.config.authorizationHeader() {
+            request.headers.add(name: "Authorization", value: authorization)
+        }
+        for (name, value) in try http.config.extraHeaders() { request.headers.add(name: name, value: value) }
+        let response = try await http.client.execute(request, timeout: .seconds(330))
+        guard response.status == .ok else {
+            throw ResourceManagerError.command("pod watch answered \(response.status.code)")
+        }
+        var pending: [UInt8] = []
+        for try await chunk in response.body {
+            pending.append(contentsOf: chunk.readableBytesView)
+            while let newline = pending.firstIndex(of: 0x0A) {
+                handleWatchEvent(Array(pending[..<newline]), resourceVersion: &resourceVersion)
+                pending.removeSubrange(...newline)
+            }
+            guard pending.count < 64 << 20 else { throw ResourceManagerError.command("pod watch event over 64 MiB") }
+        }
+        if !pending.isEmpty { handleWatchEvent(pending, resourceVersion: &resourceVersion) }
+    }
+
+    func handleWatchEvent(_ line: [UInt8], resourceVersion: inout String) {
+        guard let event = JSONValue.parse(String(decoding: line, as: UTF8.self)),
+            let type = event["type"]?.stringValue, let object = event["object"]
+        else { return }
+        if type == "ERROR" {
+            // 410 Gone: the version is too old; watch from now (the next list resyncs).
+            if object["code"]?.doubleValue == 410 { resourceVersion = "" }
+            return
+        }
+        if let version = object["metadata"]?["resourceVersion"]?.stringValue { resourceVersion = version }
+        guard type == "DELETED", let uid = object["metadata"]?["uid"]?.stringValue else { return }
+        let deletion = WallClock.parseAPITime(object["metadata"]?["deletionTimestamp"]?.stringValue) ?? now()
+        watchedDeletions.withLock { $0[uid] = (object, deletion) }
+    }
+
+    // MARK: ResourceManager
+
     public func fetchUnits(window: UpdateWindow) async throws -> [ComputeUnit] {
-        let pods = try await list("/api/v1/pods")
+        let (pods, resourceVersion) = try await listWithVersion("/api/v1/pods")
+        startWatching(from: resourceVersion)
         var current: [String: JSONValue] = [:]
         for pod in pods {
             if let uid = pod["metadata"]?["uid"]?.stringValue { current[uid] = pod }
@@ -87,8 +177,18 @@ public final class KubernetesManager: ResourceManager {
         for (_, pod) in current.sorted(by: { $0.key < $1.key }) {
             units.append(unit(pod, deletedAt: nil, window: window))
         }
-        for (_, pod) in vanished.sorted(by: { $0.key < $1.key }) {
-            let deletion = WallClock.parseAPITime(pod["metadata"]?["deletionTimestamp"]?.stringValue) ?? min(now(), window.end)
+        let deletions = watchedDeletions.withLock { deletions in
+            defer { deletions = [:] }
+            return deletions
+        }
+        var ended: [String: (JSONValue, Int64)] = [:]
+        for (uid, deleted) in deletions where current[uid] == nil { ended[uid] = deleted }
+        for (uid, pod) in vanished where ended[uid] == nil {
+            let deletion =
+                WallClock.parseAPITime(pod["metadata"]?["deletionTimestamp"]?.stringValue) ?? min(now(), window.end)
+            ended[uid] = (pod, deletion)
+        }
+        for (_, (pod, deletion)) in ended.sorted(by: { $0.key < $1.key }) {
             units.append(unit(pod, deletedAt: deletion, window: window))
         }
         return units
