@@ -179,7 +179,7 @@ let package = Package(
             .testTarget(
             name: "CEEMSAPITests",
             dependencies: [
-                "CEEMSAPI", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
+                "CEEMSAPI", "CEEMSCore", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -6,11 +6,22 @@ public enum Gzip {
         case zlib(Int32)
     }
 
-    /// Compresses `input` into a gzip member.
-    public static func compress(_ input: [UInt8], level: Int32 = 1) throws(Gzip.Error) -> [UInt8] {
+    /// The container around the deflate stream: a gzip member (`Content-Encoding: gzip`) or a zlib stream
+    /// (`Content-Encoding: deflate`, RFC 1950).
+    public enum Format: Sendable {
+        case gzip
+        case zlib
+
+        var windowBits: Int32 { self == .gzip ? 15 + 16 : 15 }
+    }
+
+    /// Compresses `input` into a gzip member (or a zlib stream).
+    public static func compress(_ input: [UInt8], level: Int32 = 1, format: Format = .gzip) throws(Gzip.Error)
+        -> [UInt8]
+    {
         var stream = z_stream()
         let initStatus = deflateInit2_(
-            &stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+            &stream, level, Z_DEFLATED, format.windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
             Int32(MemoryLayout<z_stream>.size))
         guard initStatus == Z_OK else { throw .zlib(initStatus) }
         defer { deflateEnd(&stream) }
@@ -33,10 +44,12 @@ public enum Gzip {
         return output
     }
 
-    /// Decompresses a gzip member (tests and clients).
-    public static func decompress(_ input: [UInt8], limit: Int = 256 << 20) throws(Gzip.Error) -> [UInt8] {
+    /// Decompresses a gzip member or a zlib stream (tests and clients).
+    public static func decompress(_ input: [UInt8], limit: Int = 256 << 20, format: Format = .gzip) throws(Gzip.Error)
+        -> [UInt8]
+    {
         var stream = z_stream()
-        let initStatus = inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        let initStatus = inflateInit2_(&stream, format.windowBits, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         guard initStatus == Z_OK else { throw .zlib(initStatus) }
         defer { inflateEnd(&stream) }
         var output: [UInt8] = []

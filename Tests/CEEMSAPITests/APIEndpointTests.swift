@@ -1,3 +1,4 @@
+import CEEMSMetrics
 import Foundation
 import NIOHTTP1
 import Testing
@@ -254,6 +255,12 @@ import Testing
             let compressed = try await client.get(
                 "/api/v1/units?\(Self.window)", user: "bob", headers: [("Accept-Encoding", "gzip")])
             #expect(compressed.headers.first(name: "Content-Encoding") == "gzip")
+            let deflated = try await client.get(
+                "/api/v1/units?\(Self.window)", user: "bob", headers: [("Accept-Encoding", "deflate")])
+            #expect(deflated.headers.first(name: "Content-Encoding") == "deflate")
+            #expect(deflated.headers.first(name: "Vary")?.contains("Accept-Encoding") == true)
+            let inflated = try Gzip.decompress(deflated.bytes, format: .zlib)
+            #expect(JSONValue.parse(String(decoding: inflated, as: UTF8.self))?["status"]?.stringValue == "success")
             #expect(compressed.headers.first(name: "X-RateLimit-Limit") == "5")
             var statuses: [Int] = []
             for _ in 0..<5 { statuses.append(try await client.get("/health").status) }

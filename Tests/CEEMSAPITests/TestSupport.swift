@@ -118,6 +118,8 @@ struct APIResponse: Sendable {
     var status: Int
     var headers: HTTPHeaders
     var body: String
+    /// The body as received (compressed bodies are not text).
+    var bytes: [UInt8] = []
 
     var json: JSONValue? { JSONValue.parse(body) }
     var data: [JSONValue] {
@@ -146,7 +148,9 @@ final class APIClient: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 64 << 20)
-        return APIResponse(status: Int(response.status.code), headers: response.headers, body: String(buffer: body))
+        return APIResponse(
+            status: Int(response.status.code), headers: response.headers, body: String(buffer: body),
+            bytes: Array(buffer: body))
     }
 }
 

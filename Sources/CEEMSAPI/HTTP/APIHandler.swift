@@ -213,12 +213,18 @@ public struct APIHandler<Context: RequestContext>: RouterMiddleware {
         headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         for (name, value) in reply.headers { headers[name] = value }
         var bytes = reply.body
-        if options.compression, let accept = request.headers[.acceptEncoding], accept.contains("gzip"),
-            let compressed = try? Gzip.compress(bytes, level: Int32(max(1, min(9, options.compressionLevel))))
-        {
-            bytes = compressed
-            headers[.contentEncoding] = "gzip"
-            headers[.vary] = "Accept-Encoding"
+        // gzip is preferred over deflate (a zlib stream, RFC 1950), as Go's compress middleware does.
+        if options.compression, let accept = request.headers[.acceptEncoding]?.lowercased() {
+            let encoding: (String, Gzip.Format)? =
+                accept.contains("gzip") ? ("gzip", .gzip) : accept.contains("deflate") ? ("deflate", .zlib) : nil
+            if let (name, format) = encoding,
+                let compressed = try? Gzip.compress(
+                    bytes, level: Int32(max(1, min(9, options.compressionLevel))), format: format)
+            {
+                bytes = compressed
+                headers[.contentEncoding] = name
+                headers[.vary] = "Accept-Encoding"
+            }
         }
         return Response(status: reply.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
