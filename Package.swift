@@ -12,12 +12,14 @@ let package = Package(
     products: [
         .executable(name: "ceems_exporter", targets: ["ceems_exporter"]),
         .executable(name: "ceems_api_server", targets: ["ceems_api_server"]),
+        .executable(name: "ceems_lb", targets: ["ceems_lb"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
         .library(name: "CEEMSWeb", targets: ["CEEMSWeb"]),
         .library(name: "CEEMSExporter", targets: ["CEEMSExporter"]),
         .library(name: "CEEMSAPI", targets: ["CEEMSAPI"]),
+        .library(name: "CEEMSLB", targets: ["CEEMSLB"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -114,6 +116,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CEEMSLB",
+            dependencies: [
+                "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: executables
         .executableTarget(
             name: "ceems_exporter",
@@ -133,10 +153,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "ceems_lb",
+            dependencies: [
+                "CEEMSCore", "CEEMSLB", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: tests
         .target(
             name: "CEEMSTestSupport",
             dependencies: [
+                "CEEMSCore", "CEEMSWeb",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -177,6 +208,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
             .testTarget(
+            name: "CEEMSLBTests",
+            dependencies: [
+                "CEEMSLB", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "CEEMSAPITests",
             dependencies: [
                 "CEEMSAPI", "CEEMSCore", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",

@@ -196,3 +196,28 @@ public struct HTTPClientConfig: Sendable, Equatable, Decodable {
         return headers
     }
 }
+
+extension HTTPClientConfig {
+    /// The config with its relative file paths (credentials, certificates, header files) made relative to
+    /// `directory`, the directory of the file it was read from.
+    public func resolvingPaths(against directory: String) -> HTTPClientConfig {
+        guard !directory.isEmpty else { return self }
+        func resolve(_ path: inout String) {
+            if !path.isEmpty && !path.hasPrefix("/") { path = directory + "/" + path }
+        }
+        var config = self
+        if config.basicAuth != nil {
+            resolve(&config.basicAuth!.usernameFile)
+            resolve(&config.basicAuth!.passwordFile)
+        }
+        if config.authorization != nil { resolve(&config.authorization!.credentialsFile) }
+        resolve(&config.bearerTokenFile)
+        resolve(&config.tlsConfig.caFile)
+        resolve(&config.tlsConfig.certFile)
+        resolve(&config.tlsConfig.keyFile)
+        for name in config.httpHeaders.keys {
+            for index in config.httpHeaders[name]!.files.indices { resolve(&config.httpHeaders[name]!.files[index]) }
+        }
+        return config
+    }
+}

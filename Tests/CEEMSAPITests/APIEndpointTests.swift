@@ -1,3 +1,5 @@
+import CEEMSTestSupport
+import CEEMSCore
 import CEEMSMetrics
 import Foundation
 import NIOHTTP1

@@ -1,3 +1,4 @@
+import CEEMSCore
 import CEEMSTestSupport
 import Foundation
 import GRDB

@@ -1,3 +1,4 @@
+import CEEMSCore
 import Foundation
 import Testing
 

@@ -1,3 +1,5 @@
+import CEEMSCore
+import CEEMSTestSupport
 import Foundation
 import Testing
 

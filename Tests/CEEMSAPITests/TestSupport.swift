@@ -25,11 +25,6 @@ enum APIFixtures {
 }
 
 /// A fresh temporary directory, removed by `cleanup()`.
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "ceems-api-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 /// A config for the fake SLURM cluster, optionally with a TSDB updater.
 func slurmConfig(
@@ -166,16 +161,3 @@ extension Array where Element == JSONValue {
     func strings(_ key: String) -> [String] { compactMap { $0[key]?.stringValue } }
 }
 
-/// Runs `router` on a loopback port for `body` (fake Keystone/Nova, Kubernetes API, Grafana).
-func withFakeServer<Result: Sendable>(
-    _ router: Router<BasicRequestContext>, _ body: @Sendable (Int) async throws -> Result
-) async throws -> Result {
-    let responder = router.buildResponder()
-    return try await withRunningService(
-        { ports in
-            try await WebServer(
-                responder: responder, addresses: [ListenAddress(host: "127.0.0.1", port: 0)], tls: nil,
-                logger: quietLogger, onListening: { _, port in ports.yield(port) }
-            ).run()
-        }, body)
-}

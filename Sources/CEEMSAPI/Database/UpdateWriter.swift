@@ -1,3 +1,4 @@
+import CEEMSCore
 import GRDB
 
 /// What one update cycle writes, in one transaction.

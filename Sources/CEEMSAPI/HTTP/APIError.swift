@@ -1,3 +1,4 @@
+import CEEMSCore
 import HTTPTypes
 
 /// An error answered with the API's JSON envelope.

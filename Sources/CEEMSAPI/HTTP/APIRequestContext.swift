@@ -1,14 +1,4 @@
-import Hummingbird
-import NIOCore
+import CEEMSWeb
 
-/// The request context of the API server: Hummingbird's core storage plus the peer address (rate limiting keys on
-/// it, §15 #24).
-public struct APIRequestContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-}
+/// The request context of the API server: the peer address is needed by the rate limiter (§15 #24).
+public typealias APIRequestContext = PeerAddressRequestContext

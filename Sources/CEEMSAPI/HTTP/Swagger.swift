@@ -1,3 +1,4 @@
+import CEEMSCore
 import HTTPTypes
 import Hummingbird
 import NIOCore

@@ -1,3 +1,4 @@
+import CEEMSCore
 /// A compute unit (SLURM job, OpenStack VM, Kubernetes pod) as stored in `units` and served by `/units`.
 public struct ComputeUnit: Sendable, Equatable {
     public var clusterID = ""

@@ -1,3 +1,4 @@
+import CEEMSCore
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -97,4 +98,9 @@ public struct MetricMap: Sendable, Equatable {
         }
         return MetricMap(result)
     }
+}
+
+extension JSONValue {
+    /// A number in the metric-map format.
+    public static func number(_ value: Double) -> JSONValue { .number(value, text: MetricMap.format(value)) }
 }

@@ -1,3 +1,4 @@
+import CEEMSCore
 /// One row of `usage` or `daily_usage`, or a group of current usage.
 public struct Usage: Sendable, Equatable {
     public var clusterID = ""

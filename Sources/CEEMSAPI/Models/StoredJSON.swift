@@ -1,3 +1,4 @@
+import CEEMSCore
 /// Fast paths for JSON text read from the database: text already in the canonical form (what this server and
 /// CEEMS write) is copied as it is; anything else goes through the parser and is re-encoded.
 enum StoredJSON {

@@ -23,7 +23,6 @@ public enum JSONValue: Sendable, Equatable {
         }
     }
 
-    public static func number(_ value: Double) -> JSONValue { .number(value, text: MetricMap.format(value)) }
     public static func integer(_ value: Int64) -> JSONValue { .number(Double(value), text: String(value)) }
 
     /// The value for `key` of an object.
@@ -42,6 +41,14 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// Parses JSON bytes; `nil` when they are not valid JSON.
+    public static func parse(bytes: UnsafeBufferPointer<UInt8>) -> JSONValue? {
+        var parser = JSONByteParser(bytes: bytes)
+        guard let value = parser.parseValue(depth: 0) else { return nil }
+        parser.skipSpaces()
+        return parser.index == bytes.count ? value : nil
+    }
+
     /// Parses JSON text; `nil` when it is not valid JSON.
     public static func parse(_ text: String) -> JSONValue? {
         var text = text
@@ -54,13 +61,13 @@ public enum JSONValue: Sendable, Equatable {
     }
 }
 
-struct JSONByteParser {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var index = 0
+package struct JSONByteParser {
+    package let bytes: UnsafeBufferPointer<UInt8>
+    package var index = 0
 
-    init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    package init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-    mutating func skipSpaces() {
+    package mutating func skipSpaces() {
         while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x0A || bytes[index] == 0x0D
             || bytes[index] == 0x09
         {
@@ -68,7 +75,7 @@ struct JSONByteParser {
         }
     }
 
-    mutating func parseValue(depth: Int) -> JSONValue? {
+    package mutating func parseValue(depth: Int) -> JSONValue? {
         guard depth < 64 else { return nil }
         skipSpaces()
         guard index < bytes.count else { return nil }
@@ -157,7 +164,7 @@ struct JSONByteParser {
         return .number(value, text: text)
     }
 
-    mutating func parseString() -> String? {
+    package mutating func parseString() -> String? {
         guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
         index += 1
         let start = index
@@ -226,5 +233,48 @@ struct JSONByteParser {
             index += 1
         }
         return value
+    }
+}
+
+/// Any YAML/JSON key for decoding free-form sections.
+struct AnyCodingKey: CodingKey {
+    var stringValue: String
+    var intValue: Int?
+    init(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) {
+        self.stringValue = String(intValue)
+        self.intValue = intValue
+    }
+}
+
+extension JSONValue: Decodable {
+    /// Decodes a free-form subtree (`extra_config`, Keystone `auth`) from YAML or JSON.
+    public init(from decoder: any Decoder) throws {
+        if let container = try? decoder.container(keyedBy: AnyCodingKey.self) {
+            var members: [(String, JSONValue)] = []
+            for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+                members.append((key.stringValue, try container.decode(JSONValue.self, forKey: key)))
+            }
+            self = .object(members)
+            return
+        }
+        if var container = try? decoder.unkeyedContainer() {
+            var items: [JSONValue] = []
+            while !container.isAtEnd { items.append(try container.decode(JSONValue.self)) }
+            self = .array(items)
+            return
+        }
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let flag = try? container.decode(Bool.self) {
+            self = .bool(flag)
+        } else if let integer = try? container.decode(Int64.self) {
+            self = .integer(integer)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number, text: String(number))
+        } else {
+            self = .string(try container.decode(String.self))
+        }
     }
 }

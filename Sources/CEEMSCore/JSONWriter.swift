@@ -103,7 +103,7 @@ public struct JSONWriter: Sendable {
     }
 
     /// Object members sorted by key, the last of duplicate keys winning (as when Go decodes into a map).
-    static func sortedUnique(_ members: [(String, JSONValue)]) -> [(String, JSONValue)] {
+    package static func sortedUnique(_ members: [(String, JSONValue)]) -> [(String, JSONValue)] {
         var seen: [String: Int] = [:]
         var unique: [(String, JSONValue)] = []
         for member in members {

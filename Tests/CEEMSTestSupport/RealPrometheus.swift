@@ -7,20 +7,21 @@ import Glibc
 
 /// A real Prometheus (Debian's `prometheus`) on a loopback port, its TSDB loaded with `promtool tsdb
 /// create-blocks-from openmetrics`. Stopped by `stop()`.
-final class RealPrometheus: @unchecked Sendable {
+public final class RealPrometheus: @unchecked Sendable {
     // @unchecked: the process handle is only touched by `stop()`, once, from the test that made it.
-    let url: String
-    let directory: String
+    public let url: String
+    public let port: Int
+    public let directory: String
     private let process: Process
 
-    static var available: Bool {
+    public static var available: Bool {
         CommandRunner.lookPath("prometheus") != nil && CommandRunner.lookPath("promtool") != nil
     }
 
     /// Whether CI requires it (then a missing binary fails the test instead of skipping it).
-    static var required: Bool { ProcessInfo.processInfo.environment["CEEMS_REQUIRE_PROMETHEUS"] == "1" }
+    public static var required: Bool { ProcessInfo.processInfo.environment["CEEMS_REQUIRE_PROMETHEUS"] == "1" }
 
-    init(openMetrics: String, scrapeInterval: String = "30s", extraFlags: [String] = []) async throws {
+    public init(openMetrics: String, scrapeInterval: String = "30s", extraFlags: [String] = []) async throws {
         directory = try temporaryDirectory()
         let metrics = directory + "/series.om"
         try openMetrics.write(toFile: metrics, atomically: true, encoding: .utf8)
@@ -32,7 +33,7 @@ final class RealPrometheus: @unchecked Sendable {
         let config = directory + "/prometheus.yml"
         try "global:\n  scrape_interval: \(scrapeInterval)\n  evaluation_interval: \(scrapeInterval)\n".write(
             toFile: config, atomically: true, encoding: .utf8)
-        let port = try Self.freePort()
+        port = try Self.freePort()
         url = "http://127.0.0.1:\(port)"
         process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.lookPath("prometheus") ?? "prometheus")
@@ -53,7 +54,7 @@ final class RealPrometheus: @unchecked Sendable {
         throw CocoaError(.fileReadUnknown)
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
@@ -61,7 +62,7 @@ final class RealPrometheus: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -79,7 +80,7 @@ final class RealPrometheus: @unchecked Sendable {
     }
 
     /// `GET /-/ready` answers 200.
-    static func isReady(port: Int) -> Bool {
+    public static func isReady(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -100,7 +101,7 @@ final class RealPrometheus: @unchecked Sendable {
     }
 
     /// OpenMetrics text for gauges sampled every `step` seconds over [start, end] (epoch seconds).
-    static func gauges(
+    public static func gauges(
         _ series: [(name: String, labels: String, value: Double, start: Int, end: Int)], step: Int = 30
     )
         -> String
@@ -122,4 +123,11 @@ final class RealPrometheus: @unchecked Sendable {
         }
         return text + "# EOF\n"
     }
+}
+
+/// A new empty directory under the system's temporary directory.
+public func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "ceems-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
 }

@@ -1,0 +1,28 @@
+import ArgumentParser
+import CEEMSCore
+import CEEMSLB
+import CEEMSWeb
+import Logging
+
+@main
+struct CEEMSLBCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ceems_lb",
+        abstract: "CEEMS load balancer for TSDB and Pyroscope servers with access control support.",
+        version: BuildInfo.versionText(program: "ceems_lb")
+    )
+
+    @OptionGroup var options: LBOptions
+
+    func run() async throws {
+        let logger = options.log.makeLogger(label: "ceems_lb")
+        logger.info("Starting ceems_lb", metadata: ["version": "\(BuildInfo.version)"])
+        do {
+            let application = try await buildLBApplication(configuration: options.configuration(), logger: logger)
+            try await ServiceRunner.run(application, logger: logger)
+        } catch {
+            logger.error("ceems_lb failed", metadata: ["err": "\(error)"])
+            throw ExitCode.failure
+        }
+    }
+}
