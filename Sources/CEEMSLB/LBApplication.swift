@@ -52,7 +52,8 @@ public struct LBApplication: Service, CustomStringConvertible {
         logger.info("Stopped ceems_lb")
     }
 
-    func close() async {
+    /// Releases the database and HTTP clients (done by `run()` when it ends; for an application never run).
+    public func close() async {
         await access?.close()
         for backend in pools.flatMap(\.all) { await backend.client.shutdown() }
     }
@@ -110,7 +111,12 @@ public func buildLBApplication(
         }
         let control = AccessControl(
             dataPath: config.dataPath, api: api, logger: logger, recheckInterval: configuration.databaseRecheckInterval)
-        try await control.validate(backendClusterIDs: config.backends.map(\.id))
+        do {
+            try await control.validate(backendClusterIDs: config.backends.map(\.id))
+        } catch {
+            await control.close()
+            throw error
+        }
         access = control
     } else {
         logger.warning("No CEEMS database or API server configured: access control is disabled")
@@ -124,6 +130,8 @@ public func buildLBApplication(
                 do {
                     backends.append(try Backend(kind: kind, clusterID: group.id, server: server))
                 } catch {
+                    for backend in pools.flatMap(\.all) + backends { await backend.client.shutdown() }
+                    await access?.close()
                     throw LBError.backend(url: server.url, underlying: error)
                 }
                 if kind == .pyroscope, !server.filterLabels.isEmpty {
