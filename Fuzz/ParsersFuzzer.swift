@@ -10,7 +10,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let all = Array(UnsafeBufferPointer(start: data, count: size))
     let input = all[1...]
     let text = String(decoding: input, as: UTF8.self)
-    switch all[0] % 28 {
+    switch all[0] % 31 {
     case 0: _ = CgroupFiles.pids(input)
     case 1: _ = CgroupFiles.cpusetCount(input)
     case 2: _ = CgroupFiles.singleValue(input); _ = CgroupFiles.isMax(input)
@@ -54,6 +54,23 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         _ = SacctParser.parseAssociations(text, clusterID: "c", lastUpdatedAt: "")
     case 26: _ = QueryParameters(text).encoded; _ = IPNetwork(text)?.contains(text)
+    case 28:
+        if let selectors = try? PromQL.selectors(in: text) { _ = UnitScope.of(selectors, unitLabel: "uuid") }
+        _ = try? PromQL.metricSelector(text)
+    case 29:
+        let parts = RequestInspector.Parts(
+            path: "/api/v1/query", rawQuery: text, body: Array(input), contentType: "application/x-www-form-urlencoded",
+            contentEncoding: nil)
+        _ = try? RequestInspector.scope(of: parts, kind: .tsdb)
+        _ = RequestInspector.isAllowed(path: text, kind: .tsdb)
+        let proto = RequestInspector.Parts(
+            path: "/querier.v1.QuerierService/SelectMergeStacktraces", rawQuery: "", body: Array(input),
+            contentType: "application/proto", contentEncoding: nil)
+        _ = try? RequestInspector.scope(of: proto, kind: .pyroscope)
+    case 30:
+        for path in ["/api/v1/query", "/api/v1/series", "/api/v1/labels", "/api/v1/label/instance/values"] {
+            _ = ResponseFilter.filter(Array(input), path: path, labels: ["instance"])
+        }
     default:
         _ = WallClock.parse(text)
         _ = WallClock.parseWallTime(text, zone: TimeZone(identifier: "Europe/Paris")!)

@@ -3,8 +3,19 @@ import CEEMSCore
 import CEEMSLB
 import CEEMSWeb
 import Logging
+import NIOCore
+import NIOPosix
 
 @main
+enum Entrypoint {
+    static func main() async {
+        // Run Swift concurrency on NIO's event loops: a proxied request then stays on the threads that read and
+        // write its sockets instead of hopping to the cooperative pool and back (a third of the LB's latency).
+        _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        await CEEMSLBCommand.main()
+    }
+}
+
 struct CEEMSLBCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ceems_lb",

@@ -39,10 +39,11 @@ public final class SQLiteOwnershipVerifier: OwnershipVerifier {
 
     public func isAdmin(user: String) async -> Bool { isAdminNow(user: user) }
 
-    /// Synchronous on purpose: the lookup takes microseconds, less than a hop to GRDB's dispatch queue.
+    /// Synchronous on purpose: the lookup takes microseconds, less than a hop to GRDB's dispatch queue. Reads
+    /// are single statements, so they need no explicit transaction (`unsafeRead` saves its BEGIN and COMMIT).
     func isAdminNow(user: String) -> Bool {
         do {
-            return try reader.read { db in
+            return try reader.unsafeRead { db in
                 try Bool.fetchOne(
                     db.cachedStatement(sql: "SELECT 1 FROM admin_users WHERE name = ? LIMIT 1"), arguments: [user])
                     ?? false
@@ -71,7 +72,7 @@ public final class SQLiteOwnershipVerifier: OwnershipVerifier {
     func ownsNow(user: String, clusterID: String, uuids: [String]) -> Bool {
         guard !uuids.isEmpty, !user.isEmpty, !clusterID.isEmpty else { return false }
         do {
-            return try reader.read { db in
+            return try reader.unsafeRead { db in
                 // Chunks keep the statement count small and under SQLite's variable limit.
                 let chunkSize = uuids.count <= 8 ? uuids.count : 64
                 var index = 0

@@ -33,8 +33,11 @@ public final class Backend: Sendable {
         host = String(rest)
         guard ConfiguredHTTPClient.hostAndPort(server.url) != nil else { throw HTTPClientError.invalidURL(server.url) }
         filterLabels = Set(server.filterLabels.filter { !$0.isEmpty })
-        // Backends answer big query results slowly; the connect timeout is what detects a dead one.
-        client = try ConfiguredHTTPClient(config: server.client, connectTimeout: .seconds(10))
+        // Backends answer big query results slowly; the connect timeout is what detects a dead one. Redirects
+        // go back to the client, as from any reverse proxy, to be checked again when followed.
+        var clientConfig = server.client
+        clientConfig.followRedirects = false
+        client = try ConfiguredHTTPClient(config: clientConfig, connectTimeout: .seconds(10))
     }
 
     public var isAlive: Bool { alive.load(ordering: .relaxed) }
