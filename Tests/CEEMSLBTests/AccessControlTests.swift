@@ -38,6 +38,7 @@ import Testing
     @Test func hostileCorpusNeverReachesABackend() async throws {
         let corpus = HostileCorpus.requests
         #expect(corpus.count >= 200)
+        print("hostile corpus: \(corpus.count) requests")
         try await withGuardedLB { ports, backend in
             for request in corpus {
                 let before = backend.count
