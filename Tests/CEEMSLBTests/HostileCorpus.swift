@@ -66,7 +66,8 @@ enum HostileCorpus {
             "# only a comment\nb", "b{job=\"x\", comment=\"uuid=\\\"1479763\\\"\"}",
             // Keywords and names that look like operators.
             "sum", "by", "offset", "bool", "on", "ignoring{\(f)}", "group_left", "and{\(f)}", "inf_b",
-            "a{\(m)} + nan_metric", "a{\(m)} + sum_metric{job=\"x\"}",
+            "a{\(m)} + nan_metric", "a{\(m)} + sum_metric{job=\"x\"}", "a{\(m)} OR b", "a{\(m)} Unless b{\(f)}",
+            "SUM BY (uuid) (b)", "a{\(m)} AND ON() b", "a{\(m)} + b{\(m) OR job=\"x\"}", "Offset{\(f)}",
             // Syntax Prometheus rejects (must not be forwarded either).
             "a{\(m)} +", "a{\(m)}[5m", "a{\(m)} b{\(f)}", "a{\(m)}}", "(a{\(m)}", "a{\(m)} ) + (b{\(f)}",
             "a{\(m),,}", "a{\(m)} @", "a{\(m)} offset", "a{\(m)} or on", "a{\(m)}\u{0}+b{\(f)}",

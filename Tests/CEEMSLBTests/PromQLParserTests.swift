@@ -24,6 +24,8 @@ import Testing
         #expect(try uuids(#"{"a", "uuid"="1"}"#) == [["1"]])
         #expect(try uuids(#"count_values("uuid", a{uuid="1"})"#) == [["1"]])
         #expect(try uuids(#"sum without() (a{uuid="1",}) + Inf - NaN * 0x1F / 1e-3 % .5"#) == [["1"]])
+        // Keywords are case-insensitive in PromQL.
+        #expect(try uuids(#"SUM BY (x) (a{uuid="1"}) OR b Offset 5m UNLESS on(x) c{uuid="2" OR job="y"}"#) == [["1"], [], ["2"]])
     }
 
     @Test func keepsOrGroupsAndMetricNames() throws {

@@ -66,6 +66,16 @@ struct PromQLParser {
     var current: PromQLToken { tokens[position].0 }
     var peek: PromQLToken { position + 1 < tokens.count ? tokens[position + 1].0 : .end }
 
+    /// The current and next identifiers lowercased: Prometheus matches keywords (`by`, `OR`, `Offset`, `SUM`…)
+    /// whatever their case.
+    var keyword: String? { Self.keyword(current) }
+    var peekKeyword: String? { Self.keyword(peek) }
+
+    static func keyword(_ token: PromQLToken) -> String? {
+        if case .identifier(let word) = token { return word.lowercased() }
+        return nil
+    }
+
     func error(_ message: String) -> PromQLError { PromQLError(message: message, offset: tokens[position].1) }
 
     mutating func advance() { if position < tokens.count - 1 { position += 1 } }
@@ -106,17 +116,17 @@ struct PromQLParser {
         case .op(let symbol):
             guard symbol != "=~" && symbol != "!~" && symbol != "=" else { throw error("unexpected \(symbol)") }
             comparison = ["==", "!=", "<", ">", "<=", ">="].contains(symbol)
-        case .identifier(let word) where Self.setOperators.contains(word) || word == "atan2":
+        case .identifier(let word) where Self.setOperators.contains(word.lowercased()) || word.lowercased() == "atan2":
             break
         default:
             return false
         }
         advance()
-        if comparison, current == .identifier("bool") { advance() }
-        if current == .identifier("on") || current == .identifier("ignoring") {
+        if comparison, keyword == "bool" { advance() }
+        if keyword == "on" || keyword == "ignoring" {
             advance()
             try parseLabelList()
-            if current == .identifier("group_left") || current == .identifier("group_right") {
+            if keyword == "group_left" || keyword == "group_right" {
                 advance()
                 if current == .leftParen { try parseLabelList() }
             }
@@ -145,15 +155,16 @@ struct PromQLParser {
             try expect(.rightParen, "')'")
         case .leftBrace:
             try parseSelector()
-        case .identifier(let name):
+        case .identifier(let word):
+            let name = word.lowercased()
             if peek == .leftParen {
                 advance()
                 try parseArguments(depth: depth)
-                if Self.aggregations.contains(name), current == .identifier("by") || current == .identifier("without") {
+                if Self.aggregations.contains(name), keyword == "by" || keyword == "without" {
                     advance()
                     try parseLabelList()
                 }
-            } else if Self.aggregations.contains(name), peek == .identifier("by") || peek == .identifier("without") {
+            } else if Self.aggregations.contains(name), peekKeyword == "by" || peekKeyword == "without" {
                 advance()
                 advance()
                 try parseLabelList()
@@ -190,14 +201,14 @@ struct PromQLParser {
                     if current != .rightBracket { try parseDurationValue() }
                 }
                 try expect(.rightBracket, "']'")
-            case .identifier("offset"):
+            case .identifier(let word) where word.lowercased() == "offset":
                 advance()
                 if current == .op("-") || current == .op("+") { advance() }
                 try parseDurationValue()
             case .at:
                 advance()
                 if current == .op("-") || current == .op("+") { advance() }
-                if case .identifier(let name) = current, name == "start" || name == "end" {
+                if case .identifier(let name) = current, name.lowercased() == "start" || name.lowercased() == "end" {
                     advance()
                     try expect(.leftParen, "'('")
                     try expect(.rightParen, "')'")
@@ -277,7 +288,7 @@ struct PromQLParser {
             }
             if current == .comma {
                 advance()
-            } else if case .identifier("or") = current {
+            } else if keyword == "or" {
                 advance()
                 groups.append([])
             } else {
