@@ -84,44 +84,40 @@ public struct LBHandler<Context: RequestContext & RemoteAddressRequestContext>: 
                 logger.error("No CEEMS database or API server to check access with")
                 return LBResponse.unavailable
             }
-            let admin = await verifier.isAdmin(user: name)
-            if !admin {
-                guard RequestInspector.isAllowed(path: path, kind: kind) else {
+            // Inspection is cheap and needed by admins too (routing), so it comes first and one lookup then
+            // answers both questions: admin, and owner of the units.
+            let scope = try? RequestInspector.scope(of: parts, kind: kind)
+            let target = scope?.clusterID ?? clusterID
+            let pathAllowed = RequestInspector.isAllowed(path: path, kind: kind)
+            var uuids: [String] = []
+            if let scope, scope.denial == nil, pathAllowed, pool.hasCluster(target) { uuids = scope.uuids }
+            let start = ContinuousClock.now
+            let answer = await verifier.access(user: name, clusterID: target, uuids: uuids)
+            if !uuids.isEmpty { metrics.recordCheck(ContinuousClock.now - start) }
+            if !answer.admin {
+                guard pathAllowed else {
                     metrics.recordDenial("path")
                     logger.debug("Path not allowed", metadata: ["user": "\(name)", "path": "\(path)"])
                     return LBResponse.forbiddenResource
                 }
-            }
-            let scope: UnitScope
-            do {
-                scope = try RequestInspector.scope(of: parts, kind: kind)
-            } catch {
-                if !admin {
+                guard let scope else {
                     metrics.recordDenial("invalid_parameters")
                     return LBResponse.text(.badRequest, "Invalid query parameters")
                 }
-                return await proxy.forward(
-                    request: request, context: context, parts: parts, clusterID: clusterID, user: name, pool: pool)
-            }
-            if let override = scope.clusterID { clusterID = override }
-            if !admin {
                 if let denial = scope.denial {
                     metrics.recordDenial("query")
                     logger.debug("Query denied", metadata: ["user": "\(name)", "reason": "\(denial)"])
                     return LBResponse.forbiddenView
                 }
-                guard pool.hasCluster(clusterID) else { return LBResponse.unavailable }
-                let start = ContinuousClock.now
-                let owned = await verifier.owns(user: name, clusterID: clusterID, uuids: scope.uuids)
-                metrics.recordCheck(ContinuousClock.now - start)
-                guard owned else {
+                guard pool.hasCluster(target) else { return LBResponse.unavailable }
+                guard answer.owns else {
                     metrics.recordDenial("ownership")
                     logger.debug(
-                        "Units not owned",
-                        metadata: ["user": "\(name)", "cluster_id": "\(clusterID)", "uuids": "\(scope.uuids)"])
+                        "Units not owned", metadata: ["user": "\(name)", "cluster_id": "\(target)", "uuids": "\(uuids)"])
                     return LBResponse.forbiddenView
                 }
             }
+            clusterID = target
         } else if let scope = try? RequestInspector.scope(of: parts, kind: kind), let override = scope.clusterID {
             // Without access control the cluster id is still taken from the query (§12 #13).
             clusterID = override

@@ -13,6 +13,23 @@ public protocol OwnershipVerifier: Sendable {
     func owns(user: String, clusterID: String, uuids: [String]) async -> Bool
     /// The cluster ids the source knows, for the start-up check.
     func clusterIDs() async throws -> [String]
+    /// Both answers for a request: whether `user` is an admin and, when not and `uuids` is not empty, whether
+    /// they own the units.
+    func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer
+}
+
+/// What the verifier says about a request's user.
+public struct AccessAnswer: Sendable, Equatable {
+    public var admin: Bool
+    public var owns: Bool
+}
+
+extension OwnershipVerifier {
+    public func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer {
+        if await isAdmin(user: user) { return AccessAnswer(admin: true, owns: false) }
+        guard !uuids.isEmpty else { return AccessAnswer(admin: false, owns: false) }
+        return AccessAnswer(admin: false, owns: await owns(user: user, clusterID: clusterID, uuids: uuids))
+    }
 }
 
 /// Ownership straight from the API server's SQLite file, opened read-only: the LB never writes, and never
@@ -37,21 +54,35 @@ public final class SQLiteOwnershipVerifier: OwnershipVerifier {
         self.logger = logger
     }
 
-    public func isAdmin(user: String) async -> Bool { isAdminNow(user: user) }
+    /// Lookups are synchronous on purpose: they take microseconds, less than a hop to GRDB's dispatch queue.
+    /// Each is one statement (or independent chunks), so no explicit transaction is needed (`unsafeRead` saves
+    /// its BEGIN and COMMIT).
+    /// GRDB's synchronous read, also from async code (where its async overload would win).
+    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
+        try reader.unsafeRead(body)
+    }
 
-    /// Synchronous on purpose: the lookup takes microseconds, less than a hop to GRDB's dispatch queue. Reads
-    /// are single statements, so they need no explicit transaction (`unsafeRead` saves its BEGIN and COMMIT).
-    func isAdminNow(user: String) -> Bool {
+    public func isAdmin(user: String) async -> Bool {
         do {
-            return try reader.unsafeRead { db in
-                try Bool.fetchOne(
-                    db.cachedStatement(sql: "SELECT 1 FROM admin_users WHERE name = ? LIMIT 1"), arguments: [user])
-                    ?? false
-            }
+            return try readNow { db in try Self.isAdmin(db, user: user) }
         } catch {
             logger.error("Failed to read admin users from the CEEMS database", metadata: ["err": "\(error)"])
             return false
         }
+    }
+
+    public func owns(user: String, clusterID: String, uuids: [String]) async -> Bool {
+        do {
+            return try readNow { db in try Self.owns(db, user: user, clusterID: clusterID, uuids: uuids) }
+        } catch {
+            logger.error("Failed to check unit ownership in the CEEMS database", metadata: ["err": "\(error)"])
+            return false
+        }
+    }
+
+    static func isAdmin(_ db: Database, user: String) throws -> Bool {
+        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM admin_users WHERE name = ? LIMIT 1"), arguments: [user])
+            ?? false
     }
 
     /// Unit rows are found through the `(cluster_id, uuid, started_at)` index, projects through
@@ -65,32 +96,35 @@ public final class SQLiteOwnershipVerifier: OwnershipVerifier {
         """
     }
 
-    public func owns(user: String, clusterID: String, uuids: [String]) async -> Bool {
-        ownsNow(user: user, clusterID: clusterID, uuids: uuids)
+    static func owns(_ db: Database, user: String, clusterID: String, uuids: [String]) throws -> Bool {
+        guard !uuids.isEmpty, !user.isEmpty, !clusterID.isEmpty else { return false }
+        // Chunks keep the statement count small and under SQLite's variable limit.
+        let chunkSize = uuids.count <= 8 ? uuids.count : 64
+        var index = 0
+        while index < uuids.count {
+            let chunk = Array(uuids[index..<min(index + chunkSize, uuids.count)])
+            let statement = try db.cachedStatement(sql: ownedCountSQL(chunk.count))
+            var arguments: [any DatabaseValueConvertible] = [clusterID]
+            arguments += chunk as [any DatabaseValueConvertible]
+            arguments.append(user)
+            let owned = try Int.fetchOne(statement, arguments: StatementArguments(arguments)) ?? 0
+            guard owned == chunk.count else { return false }
+            index += chunk.count
+        }
+        return true
     }
 
-    func ownsNow(user: String, clusterID: String, uuids: [String]) -> Bool {
-        guard !uuids.isEmpty, !user.isEmpty, !clusterID.isEmpty else { return false }
+    /// One read for both questions.
+    public func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer {
         do {
-            return try reader.unsafeRead { db in
-                // Chunks keep the statement count small and under SQLite's variable limit.
-                let chunkSize = uuids.count <= 8 ? uuids.count : 64
-                var index = 0
-                while index < uuids.count {
-                    let chunk = Array(uuids[index..<min(index + chunkSize, uuids.count)])
-                    let statement = try db.cachedStatement(sql: Self.ownedCountSQL(chunk.count))
-                    var arguments: [any DatabaseValueConvertible] = [clusterID]
-                    arguments += chunk as [any DatabaseValueConvertible]
-                    arguments.append(user)
-                    let owned = try Int.fetchOne(statement, arguments: StatementArguments(arguments)) ?? 0
-                    guard owned == chunk.count else { return false }
-                    index += chunk.count
-                }
-                return true
+            return try readNow { db in
+                if try Self.isAdmin(db, user: user) { return AccessAnswer(admin: true, owns: false) }
+                guard !uuids.isEmpty else { return AccessAnswer(admin: false, owns: false) }
+                return AccessAnswer(admin: false, owns: try Self.owns(db, user: user, clusterID: clusterID, uuids: uuids))
             }
         } catch {
-            logger.error("Failed to check unit ownership in the CEEMS database", metadata: ["err": "\(error)"])
-            return false
+            logger.error("Failed to check access in the CEEMS database", metadata: ["err": "\(error)"])
+            return AccessAnswer(admin: false, owns: false)
         }
     }
 
