@@ -14,7 +14,7 @@ public enum ConfigError: Error, Equatable, CustomStringConvertible {
         case .invalidYAML(let file, let reason): "invalid YAML in \(file): \(reason)"
         case .unknownKey(let file, let key): "\(file): unknown key \"\(key)\""
         case .invalidValue(let file, let key, let reason): "\(file): invalid value for \"\(key)\": \(reason)"
-        case .invalid(let file, let reason): "\(file): \(reason)"
+        case .invalid(let file, let reason): file.isEmpty ? reason : "\(file): \(reason)"
         }
     }
 }

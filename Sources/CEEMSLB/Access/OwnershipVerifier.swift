@@ -1,7 +1,6 @@
 import CEEMSCore
 import CEEMSWeb
 import Foundation
-import GRDB
 import Logging
 import Synchronization
 
@@ -16,6 +15,8 @@ public protocol OwnershipVerifier: Sendable {
     /// Both answers for a request: whether `user` is an admin and, when not and `uuids` is not empty, whether
     /// they own the units.
     func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer
+    /// The same answer without suspending, when the source can give it so (a local database); `nil` otherwise.
+    func accessNow(user: String, clusterID: String, uuids: [String]) -> AccessAnswer?
 }
 
 /// What the verifier says about a request's user.
@@ -25,6 +26,8 @@ public struct AccessAnswer: Sendable, Equatable {
 }
 
 extension OwnershipVerifier {
+    public func accessNow(user: String, clusterID: String, uuids: [String]) -> AccessAnswer? { nil }
+
     public func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer {
         if await isAdmin(user: user) { return AccessAnswer(admin: true, owns: false) }
         guard !uuids.isEmpty else { return AccessAnswer(admin: false, owns: false) }
@@ -35,92 +38,42 @@ extension OwnershipVerifier {
 /// Ownership straight from the API server's SQLite file, opened read-only: the LB never writes, and never
 /// migrates, the database it shares.
 public final class SQLiteOwnershipVerifier: OwnershipVerifier {
-    let reader: any DatabaseReader
+    let reader: SQLiteReader
     let logger: Logger
 
-    /// Opens `path` read-only (busy timeout 5 s): a pool of readers for a WAL database, one connection
-    /// otherwise.
     public init(path: String, logger: Logger) throws {
-        var configuration = Configuration()
-        configuration.readonly = true
-        configuration.busyMode = .timeout(5)
-        configuration.maximumReaderCount = 8
-        let walMode = (try? DatabaseQueue(path: path, configuration: configuration).read { db in
-            try String.fetchOne(db, sql: "PRAGMA journal_mode")
-        }) == "wal"
-        reader = walMode
-            ? try DatabasePool(path: path, configuration: configuration)
-            : try DatabaseQueue(path: path, configuration: configuration)
+        reader = try SQLiteReader(path: path)
         self.logger = logger
     }
 
-    /// Lookups are synchronous on purpose: they take microseconds, less than a hop to GRDB's dispatch queue.
-    /// Each is one statement (or independent chunks), so no explicit transaction is needed (`unsafeRead` saves
-    /// its BEGIN and COMMIT).
-    /// GRDB's synchronous read, also from async code (where its async overload would win).
-    func readNow<T>(_ body: (Database) throws -> T) throws -> T {
-        try reader.unsafeRead(body)
-    }
-
     public func isAdmin(user: String) async -> Bool {
-        do {
-            return try readNow { db in try Self.isAdmin(db, user: user) }
-        } catch {
-            logger.error("Failed to read admin users from the CEEMS database", metadata: ["err": "\(error)"])
-            return false
-        }
+        accessNow(user: user, clusterID: "", uuids: []).admin
     }
 
     public func owns(user: String, clusterID: String, uuids: [String]) async -> Bool {
         do {
-            return try readNow { db in try Self.owns(db, user: user, clusterID: clusterID, uuids: uuids) }
+            return try reader.read { connection throws(SQLiteReadError) in
+                try Self.owns(connection, user: user, clusterID: clusterID, uuids: uuids)
+            }
         } catch {
             logger.error("Failed to check unit ownership in the CEEMS database", metadata: ["err": "\(error)"])
             return false
         }
     }
 
-    static func isAdmin(_ db: Database, user: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM admin_users WHERE name = ? LIMIT 1"), arguments: [user])
-            ?? false
-    }
-
-    /// Unit rows are found through the `(cluster_id, uuid, started_at)` index, projects through
-    /// `(cluster_id, name)`; membership is the project's JSON `users` array.
-    static func ownedCountSQL(_ count: Int) -> String {
-        """
-        SELECT COUNT(DISTINCT u.uuid) FROM units u
-        WHERE u.cluster_id = ? AND u.uuid IN (\(Array(repeating: "?", count: count).joined(separator: ",")))
-          AND EXISTS (SELECT 1 FROM projects p, json_each(CASE WHEN json_valid(p.users) THEN p.users ELSE '[]' END) j
-                      WHERE p.cluster_id = u.cluster_id AND p.name = u.project AND j.value = ?)
-        """
-    }
-
-    static func owns(_ db: Database, user: String, clusterID: String, uuids: [String]) throws -> Bool {
-        guard !uuids.isEmpty, !user.isEmpty, !clusterID.isEmpty else { return false }
-        // Chunks keep the statement count small and under SQLite's variable limit.
-        let chunkSize = uuids.count <= 8 ? uuids.count : 64
-        var index = 0
-        while index < uuids.count {
-            let chunk = Array(uuids[index..<min(index + chunkSize, uuids.count)])
-            let statement = try db.cachedStatement(sql: ownedCountSQL(chunk.count))
-            var arguments: [any DatabaseValueConvertible] = [clusterID]
-            arguments += chunk as [any DatabaseValueConvertible]
-            arguments.append(user)
-            let owned = try Int.fetchOne(statement, arguments: StatementArguments(arguments)) ?? 0
-            guard owned == chunk.count else { return false }
-            index += chunk.count
-        }
-        return true
-    }
-
-    /// One read for both questions.
     public func access(user: String, clusterID: String, uuids: [String]) async -> AccessAnswer {
+        accessNow(user: user, clusterID: clusterID, uuids: uuids)
+    }
+
+    /// Both answers from one connection, on the caller's thread: the lookups take microseconds, less than a
+    /// suspension.
+    public func accessNow(user: String, clusterID: String, uuids: [String]) -> AccessAnswer {
         do {
-            return try readNow { db in
-                if try Self.isAdmin(db, user: user) { return AccessAnswer(admin: true, owns: false) }
+            return try reader.read { connection throws(SQLiteReadError) in
+                if try Self.isAdmin(connection, user: user) { return AccessAnswer(admin: true, owns: false) }
                 guard !uuids.isEmpty else { return AccessAnswer(admin: false, owns: false) }
-                return AccessAnswer(admin: false, owns: try Self.owns(db, user: user, clusterID: clusterID, uuids: uuids))
+                return AccessAnswer(
+                    admin: false, owns: try Self.owns(connection, user: user, clusterID: clusterID, uuids: uuids))
             }
         } catch {
             logger.error("Failed to check access in the CEEMS database", metadata: ["err": "\(error)"])
@@ -128,12 +81,78 @@ public final class SQLiteOwnershipVerifier: OwnershipVerifier {
         }
     }
 
+    static func isAdmin(_ connection: SQLiteConnection, user: String) throws(SQLiteReadError) -> Bool {
+        var found = false
+        try connection.query("SELECT 1 FROM admin_users WHERE name = ? LIMIT 1", [user]) { _ in
+            found = true
+            return false
+        }
+        return found
+    }
+
+    /// Ownership in two indexed steps: the projects of the requested units (`(cluster_id, uuid, started_at)`),
+    /// then the membership of the user in each distinct project (`(cluster_id, name)`, JSON `users`). Units share
+    /// few projects, so the membership test runs a few times, not once per unit row. A uuid with several rows is
+    /// owned when any of its rows is in a project of the user.
+    static func owns(_ connection: SQLiteConnection, user: String, clusterID: String, uuids: [String])
+        throws(SQLiteReadError) -> Bool
+    {
+        guard !uuids.isEmpty, !user.isEmpty, !clusterID.isEmpty else { return false }
+        var projectsByUUID: [String: [String]] = [:]
+        // Chunks keep the statement count small and under SQLite's variable limit.
+        let chunkSize = uuids.count <= 8 ? uuids.count : 64
+        var index = 0
+        while index < uuids.count {
+            let chunk = Array(uuids[index..<min(index + chunkSize, uuids.count)])
+            let sql =
+                "SELECT uuid, project FROM units WHERE cluster_id = ? AND uuid IN ("
+                + Array(repeating: "?", count: chunk.count).joined(separator: ",") + ")"
+            try connection.query(sql, [clusterID] + chunk) { row in
+                projectsByUUID[SQLiteConnection.text(row, 0), default: []].append(SQLiteConnection.text(row, 1))
+                return true
+            }
+            index += chunk.count
+        }
+        guard projectsByUUID.count == Set(uuids).count else { return false }
+        let membership = """
+            SELECT 1 FROM projects p, json_each(CASE WHEN json_valid(p.users) THEN p.users ELSE '[]' END) j
+            WHERE p.cluster_id = ? AND p.name = ? AND j.value = ? LIMIT 1
+            """
+        var memberOf: [String: Bool] = [:]
+        for uuid in uuids {
+            var owned = false
+            for project in projectsByUUID[uuid] ?? [] {
+                if memberOf[project] == nil {
+                    var member = false
+                    try connection.query(membership, [clusterID, project, user]) { _ in
+                        member = true
+                        return false
+                    }
+                    memberOf[project] = member
+                }
+                if memberOf[project] == true {
+                    owned = true
+                    break
+                }
+            }
+            guard owned else { return false }
+        }
+        return true
+    }
+
     public func clusterIDs() async throws -> [String] {
-        try await reader.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT cluster_id FROM units ORDER BY cluster_id") }
+        try reader.read { connection throws(SQLiteReadError) in
+            var ids: [String] = []
+            try connection.query("SELECT DISTINCT cluster_id FROM units ORDER BY cluster_id", []) { row in
+                ids.append(SQLiteConnection.text(row, 0))
+                return true
+            }
+            return ids
+        }
     }
 
     public func close() {
-        try? reader.close()
+        reader.close()
     }
 }
 
