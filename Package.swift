@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "ceems_exporter", targets: ["ceems_exporter"]),
         .executable(name: "ceems_api_server", targets: ["ceems_api_server"]),
         .executable(name: "ceems_lb", targets: ["ceems_lb"]),
+        .executable(name: "cacct", targets: ["cacct"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
@@ -134,6 +135,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CEEMSCLI",
+            dependencies: [
+                "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: executables
         .executableTarget(
             name: "ceems_exporter",
@@ -161,6 +171,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cacct",
+            dependencies: [
+                "CEEMSCore", "CEEMSCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -220,6 +238,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CEEMSCLITests",
+            dependencies: [
+                "CEEMSCLI", "CEEMSCore", "CEEMSTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -41,8 +41,13 @@ public final class ConfiguredHTTPClient: Sendable {
     public let config: HTTPClientConfig
 
     /// - Parameter hostOverrides: names resolved to fixed addresses (`dnsOverride`), e.g. an empty BMC host name.
+    /// - Parameter retryConnections: whether a failed connection attempt is retried with backoff until the
+    ///   connect timeout (AsyncHTTPClient's default) instead of failing the request at once; a load balancer that
+    ///   can try another backend wants the failure now.
+    /// - Parameter connectionsPerHost: connections kept per host (requests beyond wait for one).
     public init(
-        config: HTTPClientConfig, connectTimeout: Duration = .seconds(5), hostOverrides: [String: String] = [:]
+        config: HTTPClientConfig, connectTimeout: Duration = .seconds(5), hostOverrides: [String: String] = [:],
+        retryConnections: Bool = true, connectionsPerHost: Int = 8
     )
         throws(HTTPClientError)
     {
@@ -84,6 +89,8 @@ public final class ConfiguredHTTPClient: Sendable {
         )
         configuration.httpVersion = config.enableHTTP2 ? .automatic : .http1Only
         configuration.dnsOverride = hostOverrides
+        configuration.connectionPool.retryConnectionEstablishment = retryConnections
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connectionsPerHost
         if !config.proxyURL.isEmpty {
             guard let (host, port) = Self.hostAndPort(config.proxyURL) else {
                 throw .invalidConfig("proxy_url \(config.proxyURL)")

@@ -109,9 +109,12 @@ struct RealPrometheusLBTests {
             // Kill one replica: every request still succeeds on the other.
             replicas[0].stop()
             for _ in 0..<6 {
+                // A refused connection fails over at once, not after the connect timeout.
+                let started = ContinuousClock.now
                 let response = try await send(
                     .GET, base + Self.query(#"ceems_compute_unit_cpu_user_seconds_total{uuid="1479763"}"#),
                     headers: Self.usr1)
+                #expect(ContinuousClock.now - started < .seconds(2))
                 #expect(response.status == 200)
                 #expect(uuids(response) == ["1479763"])
             }

@@ -37,7 +37,9 @@ public final class Backend: Sendable {
         // go back to the client, as from any reverse proxy, to be checked again when followed.
         var clientConfig = server.client
         clientConfig.followRedirects = false
-        client = try ConfiguredHTTPClient(config: clientConfig, connectTimeout: .seconds(10))
+        // A refused connection fails the request at once, so it is retried on another backend without waiting.
+        client = try ConfiguredHTTPClient(
+            config: clientConfig, connectTimeout: .seconds(10), retryConnections: false, connectionsPerHost: 128)
     }
 
     public var isAlive: Bool { alive.load(ordering: .relaxed) }
