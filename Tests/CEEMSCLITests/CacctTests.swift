@@ -144,6 +144,41 @@ final class FakeCEEMSAPI: Sendable {
         #expect(CacctOptions.parseTime("20-02-2022", zone: paris) == nil)
     }
 
+    /// `--ts` against a real Prometheus: one CSV per series named by its fingerprint, and the metadata.
+    @Test(.enabled(if: RealPrometheus.available || RealPrometheus.required))
+    func dumpsTimeSeries() async throws {
+        let prometheus = try await RealPrometheus(
+            openMetrics: RealPrometheus.gauges(
+                [("avg_cpu_usage", #"instance="localhost:9090",uuid="1479763""#, 29.38529014, 1_645_450_630, 1_645_453_580)],
+                step: 10))
+        defer { prometheus.stop() }
+        let directory = try temporaryDirectory() + "/out"
+        let api = FakeCEEMSAPI()
+        let result = try await withFakeServer(api.router()) { port in
+            var config = CacctConfig()
+            config.apiURL = "http://127.0.0.1:\(port)"
+            config.tsdbURL = prometheus.url
+            config.queries = ["cpu_usage": #"avg_cpu_usage{uuid=~"%s"}"#]
+            let options = try CacctOptions.parse(["--job", "1479763", "--ts", "--ts.out-dir", directory, "--csv"])
+            return await Cacct(options: options, config: config, currentUser: "usr1").run()
+        }
+        #expect(result.exitCode == 0, "\(result.standardError)")
+        #expect(result.standardError.hasSuffix("time series data saved to directory \(directory)\n"))
+        let fingerprint = Cacct.fingerprint([
+            ("__name__", "avg_cpu_usage"), ("instance", "localhost:9090"), ("uuid", "1479763"),
+        ])
+        let metadata = try String(contentsOfFile: directory + "/metadata.json", encoding: .utf8)
+        #expect(
+            metadata
+                == "[\n\t{\n\t\t\"fingerprint\": \"\(fingerprint)\",\n\t\t\"labels\": {\n\t\t\t\"__name__\": \"avg_cpu_usage\",\n\t\t\t\"instance\": \"localhost:9090\",\n\t\t\t\"uuid\": \"1479763\"\n\t\t}\n\t}\n]\n")
+        let csv = try String(contentsOfFile: directory + "/\(fingerprint).csv", encoding: .utf8)
+        let lines = csv.split(separator: "\n")
+        #expect(lines.first == "timestamp,value")
+        #expect(lines.count > 250)
+        #expect(lines.dropFirst().allSatisfy { $0.hasSuffix(",29.38529014") })
+        #expect(lines.dropFirst().first?.hasPrefix("164545063") == true)
+    }
+
     @Test func fingerprintsAsPrometheus() {
         #expect(Cacct.fingerprint([("instance", "localhost:9090"), ("uuid", "147973")]) == "554b56cadf9dea4b")
     }
