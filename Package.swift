@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "ceems_api_server", targets: ["ceems_api_server"]),
         .executable(name: "ceems_lb", targets: ["ceems_lb"]),
         .executable(name: "cacct", targets: ["cacct"]),
+        .executable(name: "ceems_tool", targets: ["ceems_tool"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
@@ -78,6 +79,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -140,7 +142,10 @@ let package = Package(
             dependencies: [
                 "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -180,6 +185,11 @@ let package = Package(
                 "CEEMSCore", "CEEMSCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ceems_tool",
+            dependencies: ["CEEMSCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         // MARK: tests
@@ -243,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "CEEMSCLITests",
             dependencies: [
-                "CEEMSCLI", "CEEMSCore", "CEEMSTestSupport",
+                "CEEMSCLI", "CEEMSCore", "CEEMSTestSupport", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -21,7 +21,12 @@ public final class RealPrometheus: @unchecked Sendable {
     /// Whether CI requires it (then a missing binary fails the test instead of skipping it).
     public static var required: Bool { ProcessInfo.processInfo.environment["CEEMS_REQUIRE_PROMETHEUS"] == "1" }
 
-    public init(openMetrics: String, scrapeInterval: String = "30s", extraFlags: [String] = []) async throws {
+    /// - Parameter scrapeConfigs: YAML appended to the configuration (e.g. a `scrape_configs:` block, whose targets
+    ///   need not answer: they give `/api/v1/targets` its jobs and intervals).
+    public init(
+        openMetrics: String, scrapeInterval: String = "30s", evaluationInterval: String? = nil,
+        scrapeConfigs: String = "", extraFlags: [String] = []
+    ) async throws {
         directory = try temporaryDirectory()
         let metrics = directory + "/series.om"
         try openMetrics.write(toFile: metrics, atomically: true, encoding: .utf8)
@@ -31,7 +36,7 @@ public final class RealPrometheus: @unchecked Sendable {
             CommandRunner.lookPath("promtool") ?? "promtool",
             arguments: ["tsdb", "create-blocks-from", "openmetrics", metrics, data], timeout: .seconds(120))
         let config = directory + "/prometheus.yml"
-        try "global:\n  scrape_interval: \(scrapeInterval)\n  evaluation_interval: \(scrapeInterval)\n".write(
+        try "global:\n  scrape_interval: \(scrapeInterval)\n  evaluation_interval: \(evaluationInterval ?? scrapeInterval)\n\(scrapeConfigs)".write(
             toFile: config, atomically: true, encoding: .utf8)
         port = try Self.freePort()
         url = "http://127.0.0.1:\(port)"

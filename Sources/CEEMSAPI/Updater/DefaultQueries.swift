@@ -1,18 +1,14 @@
+import CEEMSCore
+
 /// The built-in updater queries (§9.2): field → sub-key → template.
 enum DefaultQueries {
-    static func average(_ series: String) -> String {
-        "avg_over_time(avg by (uuid) (\(series){uuid=~\"{{.UUIDs}}\"} >= 0 < +Inf)[{{.Range}}:])"
-    }
+    static func average(_ series: String) -> String { UpdaterQueryShapes.average(series) }
 
     static func energy(_ series: String, divisor: String, provider: String? = nil) -> String {
-        let selector = provider.map { "uuid=~\"{{.UUIDs}}\",provider=\"\($0)\"" } ?? "uuid=~\"{{.UUIDs}}\""
-        return
-            "sum_over_time(sum by (uuid) (\(series){\(selector)} >= 0 < +Inf)[{{.Range}}:{{.ScrapeInterval}}]) * {{.ScrapeIntervalMilli}} / \(divisor)"
+        UpdaterQueryShapes.integral(series, divisor: divisor, provider: provider)
     }
 
-    static func increase(_ series: String) -> String {
-        "sum by (uuid) (increase(\(series){uuid=~\"{{.UUIDs}}\"}[{{.Range}}]))"
-    }
+    static func increase(_ series: String) -> String { UpdaterQueryShapes.increase(series) }
 
     static let all: [String: [String: String]] = {
         var queries: [String: [String: String]] = [

@@ -33,32 +33,27 @@ public final class TSDBClient: Sendable {
         }
     }
 
-    let base: String
-    let http: ConfiguredHTTPClient
-    let timeout: Duration
+    let api: PrometheusAPI
+    var base: String { api.base }
+    var http: ConfiguredHTTPClient { api.http }
+    var timeout: Duration { api.timeout }
 
     public init(url: String, config: HTTPClientConfig, timeout: Duration = .seconds(120)) throws {
-        var base = url
-        while base.hasSuffix("/") { base.removeLast() }
-        self.base = base
-        self.timeout = timeout
-        http = try ConfiguredHTTPClient(config: config)
+        api = try PrometheusAPI(url: url, config: config, timeout: timeout, retryConnections: true)
     }
 
-    public func shutdown() async { await http.shutdown() }
+    public func shutdown() async { await api.shutdown() }
 
     func getJSON(_ path: String) async throws -> JSONValue {
-        let result: HTTPClientResult
         do {
-            result = try await http.execute(url: base + path, timeout: .seconds(10))
+            return try await api.data(path, timeout: .seconds(10))
+        } catch PrometheusAPI.Failure.transport(let reason) {
+            throw QueryError.transport(reason)
+        } catch PrometheusAPI.Failure.http(_, let status, let body) where status != 200 {
+            throw QueryError.http(status: status, body: body)
         } catch {
-            throw QueryError.transport("\(error)")
-        }
-        guard result.status == 200 else { throw QueryError.http(status: result.status, body: result.text) }
-        guard let json = JSONValue.parse(result.text), json["status"]?.stringValue == "success" else {
             throw QueryError.invalidResponse("\(path): not a success envelope")
         }
-        return json["data"] ?? .null
     }
 
     /// Reads the scrape/evaluation intervals, query limits and lookback from the TSDB; each item keeps its default
