@@ -265,13 +265,14 @@ let package = Package(
         .testTarget(
             name: "CEEMSAPITests",
             dependencies: [
-                "CEEMSAPI", "CEEMSCore", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",
+                "CEEMSAPI", "CEEMSCLI", "CEEMSCore", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            exclude: ["Fixtures"],
+            exclude: ["Fixtures", "Golden"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -81,9 +81,9 @@ final class FakeCEEMSAPI: Sendable {
         // On an 80-column terminal the widest columns narrow (to their minimum at most) so every line fits.
         let (narrow, _) = try await run(["--starttime", "2022-02-20"], terminalWidth: 80)
         try Golden.check(narrow.standardOutput, name: "cacct-80-columns.txt")
-        // Ids never wrap; numbers wrap down to the spec's minimum widths (the default table needs 86 columns).
-        #expect(narrow.standardOutput.contains("│ 1479763 │ acc1  │ 00:49:22 │"))
-        #expect(narrow.standardOutput.split(separator: "\n").allSatisfy { $0.count <= 86 })
+        // Ids never wrap; numbers take two decimals and cells drop their left padding instead of wrapping values.
+        #expect(narrow.standardOutput.contains("│1479763 │acc1   │00:49:22 │21.22 │21.22 │21.22  │21.22  │31.20 │"))
+        #expect(narrow.standardOutput.split(separator: "\n").allSatisfy { $0.count <= 80 })
         let (wide, _) = try await run(["--starttime", "2022-02-20"], terminalWidth: 200)
         #expect(wide.standardOutput == result.standardOutput)
     }

@@ -5,7 +5,10 @@ extension Cacct {
     /// The table of §5: all 18 fields in order (fields not asked for stay empty and are suppressed), metric
     /// fields split into one column per key found in the units, cells aligned to those keys (§10 #7), then the
     /// `Summary` footer with the usage rows.
-    static func table(fields: [CacctField], units: [JSONValue], summary: [JSONValue]) -> TextTable {
+    /// `compact`: every number with two decimals (for a narrow terminal).
+    static func table(fields: [CacctField], units: [JSONValue], summary: [JSONValue], compact: Bool = false)
+        -> TextTable
+    {
         let requested = Set(fields.map(\.key))
         var columns: [TextTable.Column] = []
         var titles: [String] = []
@@ -36,7 +39,9 @@ extension Cacct {
         for unit in units {
             var row: [String] = []
             for (field, keys) in layout {
-                row += cells(field: field, keys: keys, value: requested.contains(field.key) ? unit[field.apiField] : nil)
+                row += cells(
+                    field: field, keys: keys, value: requested.contains(field.key) ? unit[field.apiField] : nil,
+                    compact: compact)
             }
             table.rows.append(row)
         }
@@ -54,7 +59,9 @@ extension Cacct {
                     value = Self.duration(usage["total_time_seconds"]?["walltime"]?.doubleValue ?? 0)
                 default:
                     if field.isMetric {
-                        row += cells(field: field, keys: keys, value: requested.contains(field.key) ? usage[field.apiField] : nil)
+                        row += cells(
+                            field: field, keys: keys, value: requested.contains(field.key) ? usage[field.apiField] : nil,
+                            compact: compact)
                         continue
                     }
                     value = ""
@@ -66,12 +73,12 @@ extension Cacct {
         return table
     }
 
-    static func cells(field: CacctField, keys: [String]?, value: JSONValue?) -> [String] {
+    static func cells(field: CacctField, keys: [String]?, value: JSONValue?, compact: Bool) -> [String] {
         guard let keys else { return [value.map(Self.plain) ?? ""] }
         guard !keys.isEmpty else { return [""] }
         return keys.map { key in
             guard let number = value?[key]?.doubleValue else { return "" }
-            return String(format: field.isUsage ? "%.2f" : "%f", number)
+            return String(format: field.isUsage || compact ? "%.2f" : "%f", number)
         }
     }
 

@@ -120,7 +120,19 @@ public struct Cacct: Sendable {
             case .html: result.standardOutput += table.renderHTML()
             case .csv: result.standardOutput += table.renderCSV()
             case .markdown: result.standardOutput += table.renderMarkdown()
-            default: result.standardOutput += table.renderText()
+            default:
+                if let terminalWidth {
+                    table.terminalWidth = nil
+                    if table.renderText().split(separator: "\n").contains(where: { $0.count > terminalWidth }) {
+                        // Too wide for the terminal: numbers with two decimals before anything wraps, unless even
+                        // that does not fit and the rows become records, where the full numbers fit.
+                        var compact = Self.table(fields: fields, units: units, summary: summary, compact: true)
+                        compact.terminalWidth = terminalWidth
+                        if compact.renderText().hasPrefix("┌") { table = compact }
+                    }
+                    table.terminalWidth = terminalWidth
+                }
+                result.standardOutput += table.renderText()
             }
         }
         if options.timeSeries {

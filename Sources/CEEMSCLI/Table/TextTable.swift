@@ -25,6 +25,9 @@ public struct TextTable: Sendable {
     public var footerRows: [[String]] = []
     /// The terminal's width: wider tables narrow their widest columns (never below their minimum) to fit.
     public var terminalWidth: Int?
+    /// Spaces left and right of each cell; a table too wide for the terminal at its narrowest drops the left one.
+    var padding = (left: 1, right: 1)
+    var columnCost: Int { padding.left + padding.right + 1 }
 
     public init(columns: [Column]) { self.columns = columns }
 
@@ -38,6 +41,11 @@ public struct TextTable: Sendable {
     // MARK: text
 
     public func renderText() -> String {
+        var table = self
+        return table.layOut()
+    }
+
+    mutating func layOut() -> String {
         let shown = visible
         guard !shown.isEmpty else { return "" }
         let headers = self.headers.map { row in shown.map { Self.cell(row, $0).uppercased() } }
@@ -69,8 +77,13 @@ public struct TextTable: Sendable {
                     dataWidths[index] = max(dataWidths[index], min(text.count, limits[index].maxWidth))
                 }
             }
-            var total = widths.reduce(0, +) + 3 * widths.count + 1
-            for floorOfValues in [true, false] {
+            var total = widths.reduce(0, +) + columnCost * widths.count + 1
+            for floorOfValues in [true, false, false] {
+                if !floorOfValues && total > terminalWidth && padding.left > 0 && widths.count > 1 {
+                    // Values must wrap: first give back the left padding of every cell.
+                    padding.left = 0
+                    total -= widths.count
+                }
                 while total > terminalWidth {
                     let slack = widths.indices.map { index -> Int in
                         var floor = max(limits[index].minWidth, 1)
@@ -82,6 +95,21 @@ public struct TextTable: Sendable {
                     total -= 1
                 }
             }
+            // Room left (after the padding went): widen the columns whose header titles break inside a word,
+            // those closest to fitting first.
+            let wordWidths = widths.indices.map { index in
+                headers.map { Self.longestPiece(Self.spans($0).contains { $0.0 == index && $0.1 == 1 } ? $0[index] : "") }
+                    .max() ?? 0
+            }
+            while total < terminalWidth {
+                let deficits = widths.indices.filter { widths[$0] < min(wordWidths[$0], limits[$0].maxWidth) }
+                guard let index = deficits.min(by: { wordWidths[$0] - widths[$0] < wordWidths[$1] - widths[$1] }) else { break }
+                widths[index] += 1
+                total += 1
+            }
+        }
+        if let terminalWidth, widths.reduce(0, +) + columnCost * widths.count + 1 > terminalWidth {
+            return Self.records(headers: headers, body: body, footerTitle: footerTitle, footer: footer, width: terminalWidth)
         }
         var lines: [String] = []
         lines.append(border(widths, "┌", "┬", "┐", merges: headers.first.map(Self.spans) ?? nil))
@@ -101,6 +129,43 @@ public struct TextTable: Sendable {
         }
         lines.append(border(widths, "└", "┴", "┘", merges: nil))
         return lines.map { Self.trimTrailing($0) }.joined(separator: "\n") + "\n"
+    }
+
+    /// A table too wide for the terminal even at its narrowest, one record per row (as `psql`'s expanded mode):
+    /// `TITLE  value` lines, values wrapped under themselves, a rule between records.
+    static func records(headers: [[String]], body: [[String]], footerTitle: String?, footer: [[String]], width: Int)
+        -> String
+    {
+        let count = headers.first?.count ?? 0
+        let titles = (0..<count).map { index in
+            headers.map { $0[index] }.reduce(into: [String]()) { titles, title in
+                if !title.isEmpty && titles.last != title { titles.append(title) }
+            }.joined(separator: " ")
+        }
+        let titleWidth = min(titles.map(\.count).max() ?? 0, max(width / 2, 8))
+        let valueWidth = max(width - titleWidth - 2, 8)
+        func block(_ row: [String]) -> [String] {
+            var lines: [String] = []
+            for (index, value) in row.enumerated() where !value.isEmpty {
+                let title = wrap(titles[index], width: titleWidth)
+                let values = wrap(value, width: valueWidth)
+                for line in 0..<max(title.count, values.count) {
+                    let left = line < title.count ? title[line] : ""
+                    let right = line < values.count ? values[line] : ""
+                    lines.append(trimTrailing(left + String(repeating: " ", count: titleWidth - left.count + 2) + right))
+                }
+            }
+            return lines
+        }
+        let rule = String(repeating: "─", count: min(width, titleWidth + 2 + valueWidth))
+        var lines: [String] = []
+        for row in body { lines += [rule] + block(row) }
+        if let footerTitle, !footer.isEmpty {
+            lines += [rule, footerTitle.uppercased()]
+            for row in footer { lines += block(row) + (row == footer.last ? [] : [""]) }
+        }
+        lines.append(rule)
+        return lines.joined(separator: "\n") + "\n"
     }
 
     /// Runs of equal neighbouring titles: (first column, count).
@@ -124,7 +189,7 @@ public struct TextTable: Sendable {
         }
         for (index, width) in widths.enumerated() {
             if index > 0 { line += joins.contains(index) ? middle : "─" }
-            line += String(repeating: "─", count: width + 2)
+            line += String(repeating: "─", count: width + padding.left + padding.right)
         }
         return line + right
     }
@@ -133,7 +198,7 @@ public struct TextTable: Sendable {
         let spans = spans ?? row.indices.map { ($0, 1) }
         var cells: [(lines: [String], width: Int)] = []
         for (start, count) in spans {
-            let width = widths[start..<start + count].reduce(0, +) + 3 * (count - 1)
+            let width = widths[start..<start + count].reduce(0, +) + columnCost * (count - 1)
             cells.append((Self.wrap(row[start], width: width), width))
         }
         let height = cells.map(\.lines.count).max() ?? 1
@@ -142,7 +207,8 @@ public struct TextTable: Sendable {
             var line = "│"
             for cell in cells {
                 let text = lineNumber < cell.lines.count ? cell.lines[lineNumber] : ""
-                line += " " + text + String(repeating: " ", count: max(0, cell.width - text.count)) + " │"
+                line += String(repeating: " ", count: padding.left) + text
+                    + String(repeating: " ", count: max(0, cell.width - text.count) + padding.right) + "│"
             }
             lines.append(line)
         }
@@ -163,13 +229,43 @@ public struct TextTable: Sendable {
             if !current.isEmpty { lines.append(current) }
             current = ""
             while word.count > width {
-                lines.append(String(word.prefix(width)))
-                word = String(word.dropFirst(width))
+                let cut = breakPoint(word, width: width)
+                lines.append(String(word.prefix(cut)))
+                word = String(word.dropFirst(cut))
             }
             current = word
         }
         if !current.isEmpty { lines.append(current) }
         return lines
+    }
+
+    /// Where a word longer than `width` breaks: before a `(` or after a `_`, `.` or `-` when one lies in the
+    /// second half of the line, else at the width.
+    static func breakPoint(_ word: String, width: Int) -> Int {
+        let characters = Array(word.prefix(width + 1))
+        for index in stride(from: min(width, characters.count - 1), through: max(1, (width + 1) / 2), by: -1) {
+            if characters[index] == "(" { return index }
+            if "_.-".contains(characters[index - 1]) { return index }
+        }
+        return width
+    }
+
+    /// The longest piece of a title that `wrap` keeps on one line when it can (words, split before `(` and
+    /// after `_`).
+    static func longestPiece(_ text: String) -> Int {
+        var longest = 0
+        var current = 0
+        var previous: Character = " "
+        for character in text {
+            if character == " " || character == "(" || previous == "_" {
+                longest = max(longest, current)
+                current = character == " " ? 0 : 1
+            } else {
+                current += 1
+            }
+            previous = character
+        }
+        return max(longest, current)
     }
 
     static func trimTrailing(_ line: String) -> String {

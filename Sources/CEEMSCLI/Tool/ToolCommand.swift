@@ -232,10 +232,10 @@ public struct CEEMSToolCommand: AsyncParsableCommand {
                 } catch {
                     throw ToolError("--eval-interval: \(error)")
                 }
-                let api = try tsdb.client()
-                defer { Task { await api.shutdown() } }
-                try await RecordingRulesGenerator(api: api, options: options, console: CEEMSToolCommand.standardConsole)
-                    .run()
+                try await tsdb.withClient { api, _, _ in
+                    try await RecordingRulesGenerator(api: api, options: options, console: CEEMSToolCommand.standardConsole)
+                        .run()
+                }
             }
         }
     }
@@ -250,14 +250,8 @@ public struct CEEMSToolCommand: AsyncParsableCommand {
         public init() {}
 
         public func run() async throws {
-            try await CEEMSToolCommand.guarded {
-                let (start, end) = try tsdb.window()
-                let api = try tsdb.client()
-                defer { Task { await api.shutdown() } }
-                let yaml = try await RelabelConfigs.generate(api: api, start: start, end: end)
-                let console = CEEMSToolCommand.standardConsole
-                console.say("Merge the following scrape_configs with the current config.")
-                console.write(yaml)
+            try await tsdb.print(title: "Merge the following scrape_configs with the current config.") {
+                try await RelabelConfigs.generate(api: $0, start: $1, end: $2)
             }
         }
     }
@@ -272,15 +266,35 @@ public struct CEEMSToolCommand: AsyncParsableCommand {
         public init() {}
 
         public func run() async throws {
-            try await CEEMSToolCommand.guarded {
-                let (start, end) = try tsdb.window()
-                let api = try tsdb.client()
-                defer { Task { await api.shutdown() } }
-                let yaml = try await UpdaterQueries.generate(api: api, start: start, end: end)
-                let console = CEEMSToolCommand.standardConsole
-                console.say("Queries for TSDB updater:")
-                console.write(yaml)
+            try await tsdb.print(title: "Queries for TSDB updater:") {
+                try await UpdaterQueries.generate(api: $0, start: $1, end: $2)
             }
+        }
+    }
+}
+
+extension CEEMSToolCommand.TSDBOptions {
+    /// Runs `body` with a client and the look-up window, the client shut down after.
+    func withClient<T>(_ body: (PrometheusAPI, Double, Double) async throws -> T) async throws -> T {
+        let (start, end) = try window()
+        let api = try client()
+        do {
+            let result = try await body(api, start, end)
+            await api.shutdown()
+            return result
+        } catch {
+            await api.shutdown()
+            throw error
+        }
+    }
+
+    /// Prints `title` and the YAML `generate` makes.
+    func print(title: String, generate: (PrometheusAPI, Double, Double) async throws -> String) async throws {
+        try await CEEMSToolCommand.guarded {
+            let yaml = try await withClient(generate)
+            let console = CEEMSToolCommand.standardConsole
+            console.say(title)
+            console.write(yaml)
         }
     }
 }
@@ -333,11 +347,12 @@ public enum HealthCheck {
         }
         while base.hasSuffix("/") { base.removeLast() }
         let client = try ConfiguredHTTPClient(config: config, retryConnections: false)
-        defer { Task { await client.shutdown() } }
         let result: HTTPClientResult
         do {
             result = try await client.execute(url: base + "/health", timeout: .seconds(10))
+            await client.shutdown()
         } catch {
+            await client.shutdown()
             throw ToolError("check failed: URL=\(url), error=\(error)")
         }
         guard result.status == 200 else { throw ToolError("check failed: URL=\(url), status=\(result.status)") }
