@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "ceems_lb", targets: ["ceems_lb"]),
         .executable(name: "cacct", targets: ["cacct"]),
         .executable(name: "ceems_tool", targets: ["ceems_tool"]),
+        .executable(name: "ceems_k8s_admission_controller", targets: ["ceems_k8s_admission_controller"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
@@ -149,6 +150,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CEEMSAdmission",
+            dependencies: [
+                "CEEMSCore", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: executables
         .executableTarget(
             name: "ceems_exporter",
@@ -190,6 +204,15 @@ let package = Package(
         .executableTarget(
             name: "ceems_tool",
             dependencies: ["CEEMSCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "ceems_k8s_admission_controller",
+            dependencies: [
+                "CEEMSAdmission", "CEEMSCore", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // MARK: tests
@@ -245,6 +268,16 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CEEMSAdmissionTests",
+            dependencies: [
+                "CEEMSAdmission", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
