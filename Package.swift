@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "cacct", targets: ["cacct"]),
         .executable(name: "ceems_tool", targets: ["ceems_tool"]),
         .executable(name: "ceems_k8s_admission_controller", targets: ["ceems_k8s_admission_controller"]),
+        .executable(name: "redfish_proxy", targets: ["redfish_proxy"]),
         .library(name: "CEEMSCore", targets: ["CEEMSCore"]),
         .library(name: "CEEMSMetrics", targets: ["CEEMSMetrics"]),
         .library(name: "CEEMSLinux", targets: ["CEEMSLinux"]),
@@ -163,6 +164,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "CEEMSRedfishProxy",
+            dependencies: [
+                "CEEMSCore", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // MARK: executables
         .executableTarget(
             name: "ceems_exporter",
@@ -210,6 +225,15 @@ let package = Package(
             name: "ceems_k8s_admission_controller",
             dependencies: [
                 "CEEMSAdmission", "CEEMSCore", "CEEMSWeb",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "redfish_proxy",
+            dependencies: [
+                "CEEMSRedfishProxy", "CEEMSCore", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -274,10 +298,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "CEEMSAdmissionTests",
+            name: "CEEMSSmallServersTests",
             dependencies: [
-                "CEEMSAdmission", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
+                "CEEMSAdmission", "CEEMSRedfishProxy", "CEEMSCore", "CEEMSWeb", "CEEMSTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
