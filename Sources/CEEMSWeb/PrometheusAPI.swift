@@ -1,5 +1,4 @@
 import CEEMSCore
-import CEEMSWeb
 import Foundation
 import NIOHTTP1
 import Yams

@@ -67,6 +67,15 @@ import Testing
         let (late, _) = parser(windowStart: "2024-03-05T00:00:00+0100", windowEnd: "2024-03-06T00:00:00+0100")
             .parse(Self.line)
         #expect(late.first?.totalTime["walltime"] == 3600)
+        // Ended within the second before the window (sacct's whole-second --starttime returns it again): the
+        // previous window counted it, this one adds nothing.
+        let window = UpdateWindow(
+            start: WallClock.parse("2024-03-04T10:00:00+0100")! + 500, end: WallClock.parse("2024-03-04T10:10:00+0100")!,
+            zone: paris)
+        let (again, _) = SacctParser(clusterID: "c0", window: window, now: WallClock.parse("2024-03-06T00:00:00+0100")!)
+            .parse(Self.line)
+        #expect(again.first?.totalTime["walltime"] == 0)
+        #expect(again.first?.totalTime["alloc_cputime"] == 0)
     }
 
     @Test func skipsStepsUnassignedAndMalformedLines() {

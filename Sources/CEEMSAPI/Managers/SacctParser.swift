@@ -70,8 +70,13 @@ public struct SacctParser: Sendable {
         var elapsedSeconds: Int64 = 0
         if unit.startedAtTS > 0 {
             let jobEnd = unit.endedAtTS > 0 ? unit.endedAtTS : now
-            if jobEnd < window.start {
+            if jobEnd < window.start - 1000 {
                 elapsedSeconds = (jobEnd - unit.startedAtTS) / 1000
+            } else if jobEnd < window.start {
+                // sacct selects at whole seconds: a job that ended in the second before the window start was
+                // counted by the previous window already; counting it again doubled its time (and diluted
+                // its averages with a window of no samples).
+                elapsedSeconds = 0
             } else {
                 let startMark = max(unit.startedAtTS, window.start)
                 let endMark = min(jobEnd, window.end)

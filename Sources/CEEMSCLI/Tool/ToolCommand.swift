@@ -232,7 +232,7 @@ public struct CEEMSToolCommand: AsyncParsableCommand {
                 } catch {
                     throw ToolError("--eval-interval: \(error)")
                 }
-                try await tsdb.withClient { api, _, _ in
+                _ = try await tsdb.withClient { api, _, _ in
                     try await RecordingRulesGenerator(api: api, options: options, console: CEEMSToolCommand.standardConsole)
                         .run()
                 }
