@@ -211,14 +211,14 @@ let package = Package(
         .executableTarget(
             name: "cacct",
             dependencies: [
-                "CEEMSCore", "CEEMSCLI",
+                "CEEMSCore", "CEEMSCLI", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "ceems_tool",
-            dependencies: ["CEEMSCLI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["CEEMSCLI", "CEEMSWeb", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEEMSCore
+import Foundation
 import Logging
 
 /// `--log.level` and `--log.format`, shared by every binary.
@@ -29,5 +30,26 @@ public struct LogOptions: ParsableArguments, Sendable {
         Logger.makeRoot(
             label: label, level: Logger.Level(flagValue: level) ?? .info, format: LogFormat(rawValue: format) ?? .logfmt
         )
+    }
+}
+
+extension AsyncParsableCommand {
+    /// `main()`, except that a command-line error exits with status 1 (as the reference's kingpin does) instead
+    /// of ArgumentParser's 64; help and version still exit 0.
+    public static func mainExitingOneOnUsageErrors() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? any AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            if exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(1)
+            }
+            exit(withError: error)
+        }
     }
 }

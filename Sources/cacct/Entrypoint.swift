@@ -1,6 +1,7 @@
 import ArgumentParser
 import CEEMSCLI
 import CEEMSCore
+import CEEMSWeb
 import Foundation
 
 #if canImport(Glibc)
@@ -9,6 +10,9 @@ import Foundation
 
 @main
 struct CacctCommand: AsyncParsableCommand {
+    /// A command-line error exits with status 1, as the reference does.
+    static func main() async { await mainExitingOneOnUsageErrors() }
+
     static let configuration = CommandConfiguration(
         commandName: "cacct",
         abstract: "Energy/Emissions/Performance/Usage data for all jobs fetched from CEEMS database.",

@@ -6,6 +6,9 @@ import Logging
 
 @main
 struct CEEMSAPIServerCommand: AsyncParsableCommand {
+    /// A command-line error exits with status 1, as the reference does.
+    static func main() async { await mainExitingOneOnUsageErrors() }
+
     static let configuration = CommandConfiguration(
         commandName: "ceems_api_server",
         abstract: "API server for reporting usage statistics for batchjobs/VMs/Pods.",

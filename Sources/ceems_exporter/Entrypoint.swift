@@ -6,6 +6,9 @@ import Logging
 
 @main
 struct CEEMSExporterCommand: AsyncParsableCommand {
+    /// A command-line error exits with status 1, as the reference does.
+    static func main() async { await mainExitingOneOnUsageErrors() }
+
     static let configuration = CommandConfiguration(
         commandName: "ceems_exporter",
         abstract:

@@ -6,6 +6,9 @@ import Logging
 
 @main
 struct AdmissionControllerCommand: AsyncParsableCommand {
+    /// A command-line error exits with status 1, as the reference does.
+    static func main() async { await mainExitingOneOnUsageErrors() }
+
     static let configuration = CommandConfiguration(
         commandName: "ceems_k8s_admission_controller",
         abstract: "CEEMS Kubernetes Admission Controller.",

@@ -12,7 +12,7 @@ enum Entrypoint {
         // Run Swift concurrency on NIO's event loops: a proxied request then stays on the threads that read and
         // write its sockets instead of hopping to the cooperative pool and back (a third of the LB's latency).
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await CEEMSLBCommand.main()
+        await CEEMSLBCommand.mainExitingOneOnUsageErrors()
     }
 }
 

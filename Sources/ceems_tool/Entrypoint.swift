@@ -1,9 +1,10 @@
 import ArgumentParser
 import CEEMSCLI
+import CEEMSWeb
 
 @main
 enum CEEMSToolEntrypoint {
     static func main() async {
-        await CEEMSToolCommand.main()
+        await CEEMSToolCommand.mainExitingOneOnUsageErrors()
     }
 }
