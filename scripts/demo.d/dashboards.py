@@ -3,15 +3,17 @@
 demo stack, as Grafana would: PromQL through ceems_lb with the template variables filled in for one demo job, and
 the Infinity datasource's API calls against ceems_api_server.
 
-usage: dashboards.py DASHBOARD_DIR LB_URL API_URL CLUSTER OWNER OTHER JOBID INSTANCE START END
+usage: dashboards.py DASHBOARD_DIRS LB_URL API_URL CLUSTER OWNER OTHER JOBID INSTANCE START END
+(DASHBOARD_DIRS: directories separated by ":", each with dashboards or folders of dashboards)
 
 Checks: every PromQL expression of the per-job dashboards answers 200 for the job's owner, the CPU, memory and
-energy ones with data; every one is refused (403) for another user; every API call of the summary dashboards
-answers a success envelope for the owner. Exit status 1 on any failure.
+energy ones with data; every one is refused (403) for another user; expressions of dashboards without a unit
+variable (cluster views) answer an admin and are refused to the owner; every API call answers a success
+envelope (admin endpoints for an admin). Exit status 1 on any failure.
 """
 import glob, json, os, re, sys, urllib.error, urllib.parse, urllib.request
 
-directory, lb, api, cluster, owner, other, jobid, instance, start, end = sys.argv[1:11]
+directories, lb, api, cluster, owner, other, jobid, instance, start, end = sys.argv[1:11]
 start, end = int(start), int(end)
 
 
@@ -71,11 +73,31 @@ def get(url, user, cluster_header=True):
 
 failures = []
 checked = with_data = refused = 0
-for path in sorted(glob.glob(os.path.join(directory, "*", "*.json"))):
+paths = []
+for directory in directories.split(":"):
+    paths += sorted(glob.glob(os.path.join(directory, "*.json")) + glob.glob(os.path.join(directory, "*", "*.json")))
+for path in paths:
     dashboard = json.load(open(path))
-    name = os.path.relpath(path, directory)
+    name = os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path)
     per_unit = any(v.get("name") in ("jobid", "uuid") for v in dashboard.get("templating", {}).get("list", []))
-    if per_unit and "slurm" in name:
+    if not per_unit:
+        # A cluster view: admins only.
+        for expression in expressions(dashboard, []):
+            query = fill(expression)
+            url = f"{lb}/api/v1/query_range?" + urllib.parse.urlencode(
+                {"query": query, "start": start, "end": end, "step": 2})
+            checked += 1
+            status, body = get(url, "admin")
+            if status != 200:
+                failures.append(f"{name}: admin got {status} for {query}: {body[:200]}")
+            elif json.loads(body)["data"]["result"]:
+                with_data += 1
+            status, _ = get(url, owner)
+            if status == 403:
+                refused += 1
+            else:
+                failures.append(f"{name}: a plain user got {status} for the cluster view {query}")
+    elif "openstack" not in name:
         for expression in expressions(dashboard, []):
             query = fill(expression)
             url = f"{lb}/api/v1/query_range?" + urllib.parse.urlencode(
