@@ -33,6 +33,7 @@ public struct ExporterConfiguration: Sendable {
     public var k8s = KubernetesOptions()
     public var gpu = GPUOptions()
     public var rdma = RDMAOptions()
+    public var perf = PerfOptions()
     public var discoverer = DiscovererOptions()
     public var targetsPath = "/alloy-targets"
 
@@ -70,6 +71,20 @@ public struct ExporterConfiguration: Sendable {
         public var kubeconfigFile = ""
         public var podResourcesSocket = "/var/lib/kubelet/pod-resources/kubelet.sock"
         public var psiMetrics = false
+        public init() {}
+    }
+
+    /// `--collector.perf.*` (§7.12).
+    public struct PerfOptions: Sendable {
+        public var hardwareEvents = false
+        public var hardwareProfilers: [String] = []
+        public var softwareEvents = false
+        public var softwareProfilers: [String] = []
+        public var cacheEvents = false
+        public var cacheProfilers: [String] = []
+        /// Only processes whose environment has a variable with one of these prefixes.
+        public var environmentVariables: [String] = []
+        public var enabled: Bool { hardwareEvents || softwareEvents || cacheEvents }
         public init() {}
     }
 

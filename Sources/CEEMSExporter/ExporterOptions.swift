@@ -214,6 +214,34 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         help: "Enables collection of RDMA stats (default: disabled).")
     public var rdmaStats = false
     @Option(name: .customLong("collector.rdma.cmd"), help: .hidden) public var rdmaCommand = ""
+    @Flag(
+        name: .customLong("collector.perf.hardware-events"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of perf hardware events (default: disabled).")
+    public var perfHardwareEvents = false
+    @Option(
+        name: .customLong("collector.perf.hardware-profilers"),
+        help: "perf hardware profilers to collect (repeatable; default: all): CpuCycles, CpuInstr, CacheRef, CacheMisses, BranchInstr, BranchMisses, RefCpuCycles.")
+    public var perfHardwareProfilers: [String] = []
+    @Flag(
+        name: .customLong("collector.perf.software-events"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of perf software events (default: disabled).")
+    public var perfSoftwareEvents = false
+    @Option(
+        name: .customLong("collector.perf.software-profilers"),
+        help: "perf software profilers to collect (repeatable; default: all): PageFault, ContextSwitch, CpuMigration, MinorFault, MajorFault.")
+    public var perfSoftwareProfilers: [String] = []
+    @Flag(
+        name: .customLong("collector.perf.hardware-cache-events"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of perf hardware cache events (default: disabled).")
+    public var perfCacheEvents = false
+    @Option(
+        name: .customLong("collector.perf.cache-profilers"),
+        help: "perf cache profilers to collect (repeatable; default: all): L1DataReadHit, L1DataReadMiss, L1DataWriteHit, L1InstrReadMiss, LLReadHit, LLReadMiss, LLWriteHit, LLWriteMiss, InstrTLBReadHit, InstrTLBReadMiss, BPUReadHit, BPUReadMiss.")
+    public var perfCacheProfilers: [String] = []
+    @Option(
+        name: .customLong("collector.perf.env-var"),
+        help: "Profile only processes whose environment has a variable with this prefix (repeatable; value ignored).")
+    public var perfEnvironmentVariables: [String] = []
 
     @Flag(
         name: .customLong("discoverer.alloy-targets"), inversion: .prefixedNo, exclusivity: .chooseLast,
@@ -430,6 +458,13 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         configuration.gpu.rocmSMIPath = rocmSMIPath
         configuration.gpu.amdSMIPath = amdSMIPath
         configuration.gpu.smCountMetrics = gpuSMCountMetrics
+        configuration.perf.hardwareEvents = perfHardwareEvents
+        configuration.perf.hardwareProfilers = perfHardwareProfilers
+        configuration.perf.softwareEvents = perfSoftwareEvents
+        configuration.perf.softwareProfilers = perfSoftwareProfilers
+        configuration.perf.cacheEvents = perfCacheEvents
+        configuration.perf.cacheProfilers = perfCacheProfilers
+        configuration.perf.environmentVariables = perfEnvironmentVariables
         configuration.rdma.stats = rdmaStats
         configuration.rdma.command = rdmaCommand
         configuration.discoverer.alloyTargets = alloyTargets

@@ -4,6 +4,14 @@ public enum ProcessEnvironment {
         bytes.split(separator: 0, omittingEmptySubsequences: true)
     }
 
+    /// Whether an entry starts with one of `prefixes` (a variable name prefix; the value is ignored).
+    public static func hasEntry(startingWithOneOf prefixes: [String], in bytes: ArraySlice<UInt8>) -> Bool {
+        for entry in entries(bytes) {
+            for prefix in prefixes where entry.starts(with: prefix.utf8) { return true }
+        }
+        return false
+    }
+
     /// The value of `name` (exact name), or nil.
     public static func value(of name: String, in bytes: ArraySlice<UInt8>) -> String? {
         let prefix = Array(name.utf8) + [UInt8(ascii: "=")]

@@ -72,10 +72,7 @@ final class AlloyTargetsEndpoint: Sendable {
     private func keeps(_ pid: Int32, procfs: String, buffer: inout [UInt8]) -> Bool {
         guard !environmentPrefixes.isEmpty else { return true }
         guard let count = try? SystemFile.read(procfs + "/\(pid)/environ", into: &buffer) else { return false }
-        for entry in ProcessEnvironment.entries(buffer[..<count]) {
-            for prefix in environmentPrefixes where entry.starts(with: prefix.utf8) { return true }
-        }
-        return false
+        return ProcessEnvironment.hasEntry(startingWithOneOf: environmentPrefixes, in: buffer[..<count])
     }
 
     /// No target gives `null` (as Go encodes a nil slice), followed by a newline.

@@ -106,6 +106,12 @@ enum ComputeUnitCollectors {
                 layout: layout, options: settings.statsOptions, hostMemoryTotal: memTotal, hostSwapTotal: swapTotal,
                 deviceNames: devices)
             var subCollectors: [any UnitSubCollector] = []
+            if configuration.perf.enabled && manager != .libvirt {
+                subCollectors.append(
+                    try PerfSubCollector(
+                        options: configuration.perf, manager: manager, hostname: configuration.hostname, fs: fs,
+                        logger: logger))
+            }
             if configuration.rdma.stats {
                 if let rdma = RDMASubCollector(
                     fs: fs, command: configuration.rdma.command, manager: manager, hostname: configuration.hostname,

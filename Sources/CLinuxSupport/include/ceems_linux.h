@@ -11,4 +11,11 @@ int ceems_ipmi_request(const char *device, unsigned char netfn, unsigned char co
 /// The file system type (`statfs(2)` `f_type`) of `path`, or -errno.
 long ceems_filesystem_type(const char *path);
 
+/// `perf_event_open(2)` counting `type`/`config` for process `pid` (and the threads and children it creates
+/// after the call) on any CPU, with the enabled and running times in each read. Returns the fd or -errno.
+int ceems_perf_event_open(unsigned int type, unsigned long long config, int pid, int exclude_kernel);
+
+/// Reads a counter opened by `ceems_perf_event_open`: 0, or -errno.
+int ceems_perf_read(int fd, unsigned long long *value, unsigned long long *enabled, unsigned long long *running);
+
 #endif
