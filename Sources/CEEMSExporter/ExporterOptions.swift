@@ -57,6 +57,17 @@ public struct ExporterOptions: ParsableArguments, Sendable {
 
     @OptionGroup public var log: LogOptions
 
+    // Accepted as CEEMS does; the privilege drop itself is not implemented yet (README, "Security").
+    @Option(name: .customLong("security.run-as-user"), help: "User to run as when started as root (not enforced yet).")
+    public var runAsUser: String?
+    @Flag(
+        name: .customLong("security.drop-privileges"), inversion: .prefixedNo, exclusivity: .chooseLast, help: .hidden)
+    public var dropPrivileges = true
+    @Flag(
+        name: .customLong("security.disable-cap-awareness"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: .hidden)
+    public var disableCapAwareness = false
+
     // MARK: paths (hidden, as in CEEMS)
     @Option(name: .customLong("path.procfs"), help: .hidden) public var procfs = "/proc"
     @Option(name: .customLong("path.sysfs"), help: .hidden) public var sysfs = "/sys"
