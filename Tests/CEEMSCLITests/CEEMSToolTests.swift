@@ -193,6 +193,45 @@ final class RecordingConsole: Sendable {
         }
     }
 
+    static let binary: String = {
+        var path = #filePath
+        for _ in 0..<3 { path = String(path[..<path.lastIndex(of: "/")!]) }
+        return path + "/.build/debug/ceems_tool"
+    }()
+
+    /// The real binary: flags, the chassis answer piped on stdin, messages on stderr, files written, exit codes.
+    @Test(
+        .enabled(
+            if: (RealPrometheus.available || RealPrometheus.required) && FileManager.default.isExecutableFile(atPath: binary)))
+    func theBinaryWithAPipedChassisAnswer() async throws {
+        try await withPrometheus { prometheus, start, end in
+            let directory = try temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let command =
+                "echo 1 | \(Self.binary) tsdb create-recording-rules --url \(prometheus.url) --start \(Int(start)) --end \(Int(end)) --country-code FR --disable-providers --pue 1.2 --output-dir \(directory)/rules >\(directory)/out 2>\(directory)/err"
+            let run = try await CommandRunner().runAllowingFailure("/bin/sh", arguments: ["-c", command], timeout: .seconds(60))
+            #expect(run.exitCode == 0)
+            #expect(try String(contentsOfFile: directory + "/out", encoding: .utf8).isEmpty)  // everything on stderr
+            let err = try String(contentsOfFile: directory + "/err", encoding: .utf8)
+            #expect(err.contains("Enter number between 0 and 1\n"))
+            #expect(err.contains("generating recording rules for job ceems-redfish in file ceems-redfish.rules"))
+            let redfish = try String(contentsOfFile: directory + "/rules/ceems-redfish.rules", encoding: .utf8)
+            #expect(redfish.contains(#"chassis="Chassis_2""#))
+            // Wrong answer, bad flags, a Prometheus that is not there: exit 1 with a message.
+            for (arguments, message) in [
+                ("echo 9 | \(Self.binary) tsdb create-recording-rules --url \(prometheus.url) --start \(Int(start)) --end \(Int(end)) --output-dir \(directory)/x", "invalid chassis number 9"),
+                ("\(Self.binary) tsdb create-recording-rules --pue", "Missing value for '--pue"),
+                ("\(Self.binary) tsdb create-relabel-configs --url http://127.0.0.1:1", "127.0.0.1:1"),
+                ("\(Self.binary) tsdb create-recording-rules --country-code FR --emission-factor 3", "--country-code and --emission-factor cannot be used together"),
+            ] {
+                let failed = try await CommandRunner().runAllowingFailure(
+                    "/bin/sh", arguments: ["-c", arguments], timeout: .seconds(60))
+                #expect(failed.exitCode == 1, "\(arguments)")
+                #expect(String(decoding: failed.standardError, as: UTF8.self).contains(message), "\(arguments)")
+            }
+        }
+    }
+
     @Test func webConfigCreation() async throws {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
