@@ -182,7 +182,7 @@ let package = Package(
         .executableTarget(
             name: "ceems_exporter",
             dependencies: [
-                "CEEMSCore", "CEEMSExporter", "CEEMSWeb",
+                "CEEMSCore", "CEEMSExporter", "CEEMSLinux", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

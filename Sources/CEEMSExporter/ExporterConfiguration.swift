@@ -128,3 +128,29 @@ public struct ExporterConfiguration: Sendable {
         public init() {}
     }
 }
+
+extension ExporterConfiguration {
+    /// The capabilities the enabled collectors need (exporter.md §10), kept when the exporter drops to its
+    /// run-as user.
+    public var requiredCapabilities: Set<Capability> {
+        var capabilities: Set<Capability> = []
+        let collectors = enabledCollectors
+        if collectors.contains(.slurm) { capabilities.formUnion([.sysPtrace, .dacReadSearch]) }
+        if collectors.contains(.libvirt) || collectors.contains(.rapl) { capabilities.insert(.dacReadSearch) }
+        if collectors.contains(.ipmiDCMI) {
+            if ipmi.forceNativeMode || ipmi.command.isEmpty { capabilities.insert(.dacOverride) }
+            if !ipmi.forceNativeMode { capabilities.formUnion([.setuid, .setgid]) }
+        }
+        if perf.enabled {
+            capabilities.insert(.perfmon)
+            if !perf.environmentVariables.isEmpty { capabilities.formUnion([.sysPtrace, .dacReadSearch]) }
+        }
+        if rdma.stats { capabilities.formUnion([.setuid, .setgid]) }
+        if discoverer.alloyTargets && !discoverer.environmentVariables.isEmpty {
+            capabilities.formUnion([.sysPtrace, .dacReadSearch])
+        }
+        if collectors.contains(.redfish) { capabilities.insert(.dacOverride) }
+        if listenAddresses.contains(where: { $0.port > 0 && $0.port < 1024 }) { capabilities.insert(.netBindService) }
+        return capabilities
+    }
+}

@@ -57,8 +57,9 @@ public struct ExporterOptions: ParsableArguments, Sendable {
 
     @OptionGroup public var log: LogOptions
 
-    // Accepted as CEEMS does; the privilege drop itself is not implemented yet (README, "Security").
-    @Option(name: .customLong("security.run-as-user"), help: "User to run as when started as root (not enforced yet).")
+    @Option(
+        name: .customLong("security.run-as-user"),
+        help: "User to run as when started as root, keeping only the capabilities the enabled collectors need (name or uid).")
     public var runAsUser: String?
     @Flag(
         name: .customLong("security.drop-privileges"), inversion: .prefixedNo, exclusivity: .chooseLast, help: .hidden)

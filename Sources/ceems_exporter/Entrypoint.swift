@@ -2,6 +2,8 @@ import ArgumentParser
 import CEEMSCore
 import CEEMSExporter
 import CEEMSWeb
+import CEEMSLinux
+import Glibc
 import Logging
 
 @main
@@ -23,7 +25,17 @@ struct CEEMSExporterCommand: AsyncParsableCommand {
         for warning in options.deprecationWarnings { logger.warning("\(warning)") }
         logger.info("Starting ceems_exporter", metadata: ["version": "\(BuildInfo.version)"])
         do {
-            let application = try await buildExporterApplication(configuration: options.configuration(), logger: logger)
+            let configuration = try options.configuration()
+            // Started as root with --security.run-as-user: re-executed as that user with only the capabilities
+            // the enabled collectors need; started unprivileged: the capability sets are trimmed to them.
+            if let user = options.runAsUser, options.dropPrivileges {
+                let keep = configuration.requiredCapabilities
+                try Privileges.drop(to: user, keeping: keep)
+                logger.info(
+                    "Running with least privileges",
+                    metadata: ["uid": "\(getuid())", "capabilities": "\(keep.map(\.description).sorted().joined(separator: ","))"])
+            }
+            let application = try await buildExporterApplication(configuration: configuration, logger: logger)
             try await ServiceRunner.run(application, logger: logger)
         } catch {
             logger.error("ceems_exporter failed", metadata: ["err": "\(error)"])

@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import CEEMSCore
+import CEEMSLinux
+import Foundation
 import CEEMSTestSupport
 import NIOCore
 import NIOHTTP1
@@ -93,5 +95,49 @@ enum ExporterBinary {
         let logText = Golden.read(log) ?? ""
         #expect(logText.contains("\"msg\":\"Stopped ceems_exporter\""))
         #expect(logText.contains("\"level\":\"INFO\""))
+    }
+
+    /// Started as root with `--security.run-as-user=nobody`, the slurm collector and perf software events: every
+    /// thread runs as nobody with exactly cap_dac_read_search, cap_sys_ptrace and cap_perfmon (exporter.md §10).
+    @Test(.enabled(if: geteuid() == 0, "needs root"))
+    func dropsToTheRunAsUserWithOnlyTheNeededCapabilities() async throws {
+        let port = 20_000 + Int(getpid() % 20_000)
+        var pid: pid_t = 0
+        let arguments = [
+            Self.binary, "--security.run-as-user=nobody", "--collector.slurm", "--collector.perf.software-events",
+            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ]
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        #expect(posix_spawn(&pid, Self.binary, nil, nil, &argv, environ) == 0)
+        defer {
+            kill(pid, SIGTERM)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        var served = false
+        for _ in 0..<100 where !served {
+            try await Task.sleep(for: .milliseconds(100))
+            if let response = try? await client.execute(
+                HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(5))
+            {
+                let text = String(decoding: try await response.bytes(), as: UTF8.self)
+                served = text.contains(#"ceems_scrape_collector_success{collector="slurm"} 1"#)
+            }
+        }
+        try await client.shutdown()
+        #expect(served, "the exporter never served the slurm collector")
+        // The same pid (re-executed in place): the process and each of its threads.
+        let expected = Capability.mask([.dacReadSearch, .sysPtrace, .perfmon])
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
+        #expect(tasks.count > 1)
+        for task in tasks {
+            let status = try SystemFile.readString("/proc/\(pid)/task/\(task)/status")
+            #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
+            #expect(Privileges.capabilities("CapPrm", status: status) == expected)
+            #expect(Privileges.capabilities("CapEff", status: status) == expected)
+            #expect(Privileges.capabilities("CapInh", status: status) == expected)
+        }
     }
 }

@@ -168,12 +168,18 @@ final class IPMIDCMICollector: Collector {
         }
     }
 
-    /// Runs the tool as root: directly when the exporter is root (or in test mode), else through `sudo -n`
-    /// (privilege separation with capabilities comes with the least-privilege work).
+    /// Runs the tool as root: directly when the exporter is root (or in test mode), as uid 0 when it dropped to
+    /// its run-as user keeping cap_setuid/cap_setgid, else through `sudo -n`.
     static func runTool(path: String, arguments: [String], testMode: Bool) async throws -> String {
         let runner = CommandRunner()
         if testMode || geteuid() == 0 {
             return try await runner.run(path, arguments: arguments, timeout: .seconds(5)).text
+        }
+        // Dropped to the run-as user with cap_setuid/cap_setgid kept: the tool runs as root (exporter.md §10).
+        if Privileges.effective(.setuid) && Privileges.effective(.setgid) {
+            return try await runner.run(
+                path, arguments: arguments, credentials: .init(userID: 0, groupID: 0), timeout: .seconds(5)
+            ).text
         }
         if let sudo = CommandRunner.lookPath("sudo") {
             if let output = try? await runner.run(sudo, arguments: ["-n", path] + arguments, timeout: .seconds(1)) {

@@ -18,4 +18,13 @@ int ceems_perf_event_open(unsigned int type, unsigned long long config, int pid,
 /// Reads a counter opened by `ceems_perf_event_open`: 0, or -errno.
 int ceems_perf_read(int fd, unsigned long long *value, unsigned long long *enabled, unsigned long long *running);
 
+/// Switches every thread to `uid`/`gid` (the primary group only), keeps the capabilities of `keep` (a bit mask
+/// of CAP_* numbers) as permitted, effective, inheritable and ambient, and executes `path`: the new image starts
+/// with exactly those capabilities. Returns -errno only on failure.
+int ceems_exec_as_user(unsigned int uid, unsigned int gid, unsigned long long keep, const char *path,
+                       char *const argv[], char *const envp[]);
+
+/// Removes from the calling thread's permitted, effective and inheritable sets every capability not in `keep`.
+int ceems_trim_capabilities(unsigned long long keep);
+
 #endif
