@@ -34,6 +34,7 @@ public struct ExporterConfiguration: Sendable {
     public var gpu = GPUOptions()
     public var rdma = RDMAOptions()
     public var perf = PerfOptions()
+    public var ebpf = EBPFOptions()
     public var discoverer = DiscovererOptions()
     public var targetsPath = "/alloy-targets"
 
@@ -85,6 +86,16 @@ public struct ExporterConfiguration: Sendable {
         /// Only processes whose environment has a variable with one of these prefixes.
         public var environmentVariables: [String] = []
         public var enabled: Bool { hardwareEvents || softwareEvents || cacheEvents }
+        public init() {}
+    }
+
+    /// `--collector.ebpf.*` (§7.12).
+    public struct EBPFOptions: Sendable {
+        public var ioMetrics = false
+        public var networkMetrics = false
+        /// Substrings a mount point must contain to be reported (empty: all).
+        public var mountPoints: [String] = []
+        public var enabled: Bool { ioMetrics || networkMetrics }
         public init() {}
     }
 
@@ -146,6 +157,7 @@ extension ExporterConfiguration {
             if !perf.environmentVariables.isEmpty { capabilities.formUnion([.sysPtrace, .dacReadSearch]) }
         }
         if rdma.stats { capabilities.formUnion([.setuid, .setgid]) }
+        if ebpf.enabled { capabilities.formUnion([.bpf, .perfmon]) }
         if discoverer.alloyTargets && !discoverer.environmentVariables.isEmpty {
             capabilities.formUnion([.sysPtrace, .dacReadSearch])
         }

@@ -250,6 +250,18 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         name: .customLong("collector.perf.cache-profilers"),
         help: "perf cache profilers to collect (repeatable; default: all): L1DataReadHit, L1DataReadMiss, L1DataWriteHit, L1InstrReadMiss, LLReadHit, LLReadMiss, LLWriteHit, LLWriteMiss, InstrTLBReadHit, InstrTLBReadMiss, BPUReadHit, BPUReadMiss.")
     public var perfCacheProfilers: [String] = []
+    @Flag(
+        name: .customLong("collector.ebpf.io-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of IO metrics using eBPF (default: disabled).")
+    public var ebpfIOMetrics = false
+    @Flag(
+        name: .customLong("collector.ebpf.network-metrics"), inversion: .prefixedNo, exclusivity: .chooseLast,
+        help: "Enables collection of network metrics using eBPF (default: disabled).")
+    public var ebpfNetworkMetrics = false
+    @Option(
+        name: .customLong("collector.ebpf.fs-mount-point"),
+        help: "Report IO only on mount points containing this text (repeatable; default: all).")
+    public var ebpfMountPoints: [String] = []
     @Option(
         name: .customLong("collector.perf.env-var"),
         help: "Profile only processes whose environment has a variable with this prefix (repeatable; value ignored).")
@@ -470,6 +482,9 @@ public struct ExporterOptions: ParsableArguments, Sendable {
         configuration.gpu.rocmSMIPath = rocmSMIPath
         configuration.gpu.amdSMIPath = amdSMIPath
         configuration.gpu.smCountMetrics = gpuSMCountMetrics
+        configuration.ebpf.ioMetrics = ebpfIOMetrics
+        configuration.ebpf.networkMetrics = ebpfNetworkMetrics
+        configuration.ebpf.mountPoints = ebpfMountPoints
         configuration.perf.hardwareEvents = perfHardwareEvents
         configuration.perf.hardwareProfilers = perfHardwareProfilers
         configuration.perf.softwareEvents = perfSoftwareEvents

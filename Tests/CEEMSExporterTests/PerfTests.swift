@@ -66,17 +66,12 @@ final class CountingLogHandler: LogHandler, @unchecked Sendable {
         try await first.waitUntilIn(directories[0])
         try await second.waitUntilIn(directories[0])
 
-        var configuration = ExporterConfiguration()
-        configuration.fs = LinuxFS(cgroupfs: root)
-        configuration.hostname = "node-1"
-        configuration.cgroups.forceVersion = "v1"
-        configuration.gpu.type = "nogpu"
-        configuration.perf.softwareEvents = true
-        configuration.perf.hardwareEvents = true
-        configuration.perf.cacheEvents = true
         let logger = Logger(label: "perf-test") { _ in CountingLogHandler() }
-        let collectors = try await ComputeUnitCollectors.make(configuration: configuration, managers: [.slurm], logger: logger)
-        for collector in collectors { await collector.start() }
+        let collectors = try await RealCgroupTests.slurmCollectors(root: root, version: "v1", logger: logger) {
+            $0.perf.softwareEvents = true
+            $0.perf.hardwareEvents = true
+            $0.perf.cacheEvents = true
+        }
         defer { Task { for collector in collectors { await collector.shutdown() } } }
 
         let before = await scrape(collectors)

@@ -1,6 +1,7 @@
 import CEEMSCore
 import CEEMSLinux
 import CEEMSTestSupport
+import Logging
 import Testing
 
 @testable import CEEMSExporter
@@ -26,10 +27,15 @@ import Glibc
         let pid: pid_t
 
         init(joining cgroups: [String], seconds: Int? = nil) throws {
-            let joins = cgroups.map { "echo $$ > '\($0)/cgroup.procs'" }.joined(separator: " && ")
             let busy = seconds.map { "exec timeout \($0) sh -c 'while :; do :; done'" } ?? "while :; do :; done"
             // The memory grows a little so that the memory controller has something to count.
-            let script = "\(joins) && x=$(head -c 2000000 /dev/zero | tr '\\0' a) && \(busy)"
+            try self.init(joining: cgroups, script: "x=$(head -c 2000000 /dev/zero | tr '\\0' a) && \(busy)")
+        }
+
+        /// A shell that moves itself into `cgroups` and then runs `script`.
+        init(joining cgroups: [String], script body: String) throws {
+            let joins = cgroups.map { "echo $$ > '\($0)/cgroup.procs'" }.joined(separator: " && ")
+            let script = "\(joins) && \(body)"
             var pid: pid_t = 0
             let arguments = ["/bin/sh", "-c", script]
             var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -90,14 +96,18 @@ import Glibc
     }
 
     /// The slurm collector on a real hierarchy, started (its watcher running).
-    static func slurmCollectors(root: String, version: String) async throws -> [ComputeUnitCollector] {
+    static func slurmCollectors(
+        root: String, version: String, logger: Logger = quietLogger,
+        configure: (inout ExporterConfiguration) -> Void = { _ in }
+    ) async throws -> [ComputeUnitCollector] {
         var configuration = ExporterConfiguration()
         configuration.fs = LinuxFS(cgroupfs: root)
         configuration.hostname = "node-1"
         configuration.cgroups.forceVersion = version
         configuration.gpu.type = "nogpu"
+        configure(&configuration)
         let collectors = try await ComputeUnitCollectors.make(
-            configuration: configuration, managers: [.slurm], logger: quietLogger)
+            configuration: configuration, managers: [.slurm], logger: logger)
         for collector in collectors { await collector.start() }
         return collectors
     }

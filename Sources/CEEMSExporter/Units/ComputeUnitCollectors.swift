@@ -106,6 +106,12 @@ enum ComputeUnitCollectors {
                 layout: layout, options: settings.statsOptions, hostMemoryTotal: memTotal, hostSwapTotal: swapTotal,
                 deviceNames: devices)
             var subCollectors: [any UnitSubCollector] = []
+            if configuration.ebpf.enabled {
+                subCollectors.append(
+                    try EBPFSubCollector(
+                        options: configuration.ebpf, layout: layout, manager: manager,
+                        hostname: configuration.hostname, fs: fs, logger: logger))
+            }
             if configuration.perf.enabled && manager != .libvirt {
                 subCollectors.append(
                     try PerfSubCollector(

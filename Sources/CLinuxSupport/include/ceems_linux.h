@@ -27,4 +27,21 @@ int ceems_exec_as_user(unsigned int uid, unsigned int gid, unsigned long long ke
 /// Removes from the calling thread's permitted, effective and inheritable sets every capability not in `keep`.
 int ceems_trim_capabilities(unsigned long long keep);
 
+#include <stddef.h>
+
+/// A loaded and attached BPF object (libbpf opened at run time).
+struct ceems_bpf;
+
+/// Opens `object` (an ELF BPF object), loads the program groups of `groups` (bit 0: VFS, bit 1: sockets), sets
+/// the cgroup mode (0 unified, 1 v1 cpuacct, 2 v1 memory) and attaches them. NULL with `error` filled on failure.
+struct ceems_bpf *ceems_bpf_open(const void *object, size_t size, unsigned int mode, unsigned int groups,
+                                 char *error, int error_size);
+/// Number of probes attached.
+int ceems_bpf_links(const struct ceems_bpf *handle);
+int ceems_bpf_map_fd(const struct ceems_bpf *handle, const char *name);
+/// `bpf_map_get_next_key` (NULL `key` for the first): 0 or -errno (-ENOENT after the last).
+int ceems_bpf_next_key(const struct ceems_bpf *handle, int fd, const void *key, void *next);
+int ceems_bpf_lookup(const struct ceems_bpf *handle, int fd, const void *key, void *value);
+void ceems_bpf_close(struct ceems_bpf *handle);
+
 #endif
