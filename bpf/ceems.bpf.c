@@ -143,13 +143,15 @@ static __always_inline void count_net(__u16 proto, __u32 direction, long ret, __
 // writes, the file's mount id; sock:sock_{send,recv}_length see every socket message in its process context.
 struct pending_op {
     __u32 op;    // 0 read, 1 write, 10 open, 11 create, 12 unlink
-    __u32 mount;
+    __u32 valid;
+    long fd;
 };
 
+// Per-task storage: no hash update or delete on the syscall path.
 struct {
-    __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(max_entries, MAX_ENTRIES);
-    __type(key, __u64);
+    __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, int);
     __type(value, struct pending_op);
 } pending SEC(".maps");
 
@@ -187,49 +189,55 @@ static __always_inline __u32 mount_of_fd(long fd) {
 
 SEC("tp_btf/sys_enter")
 int BPF_PROG(enter_syscall, struct pt_regs *regs, long id) {
-    struct pending_op pending_op = {};
+    __u32 op;
+    long fd = -1;
     switch (id) {
     case NR_read: case NR_pread64: case NR_readv: case NR_preadv: case NR_preadv2:
-        pending_op.op = 0;
-        pending_op.mount = mount_of_fd(BPF_CORE_READ(regs, di));
+        op = 0;
+        fd = BPF_CORE_READ(regs, di);
         break;
     case NR_write: case NR_pwrite64: case NR_writev: case NR_pwritev: case NR_pwritev2:
-        pending_op.op = 1;
-        pending_op.mount = mount_of_fd(BPF_CORE_READ(regs, di));
+        op = 1;
+        fd = BPF_CORE_READ(regs, di);
         break;
     case NR_open:
-        pending_op.op = (BPF_CORE_READ(regs, si) & O_CREAT_FLAG) ? 11 : 10;
+        op = (BPF_CORE_READ(regs, si) & O_CREAT_FLAG) ? 11 : 10;
         break;
     case NR_openat:
-        pending_op.op = (BPF_CORE_READ(regs, dx) & O_CREAT_FLAG) ? 11 : 10;
+        op = (BPF_CORE_READ(regs, dx) & O_CREAT_FLAG) ? 11 : 10;
         break;
     case NR_openat2:
+        op = 10;
+        break;
     case NR_creat:
-        pending_op.op = id == NR_creat ? 11 : 10;
+        op = 11;
         break;
     case NR_unlink: case NR_unlinkat:
-        pending_op.op = 12;
+        op = 12;
         break;
     default:
         return 0;
     }
-    __u64 thread = bpf_get_current_pid_tgid();
-    bpf_map_update_elem(&pending, &thread, &pending_op, BPF_ANY);
+    struct pending_op *pending_op =
+        bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+    if (!pending_op) return 0;
+    pending_op->op = op;
+    pending_op->fd = fd;
+    pending_op->valid = 1;
     return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(exit_syscall, struct pt_regs *regs, long ret) {
-    __u64 thread = bpf_get_current_pid_tgid();
-    struct pending_op *found = bpf_map_lookup_elem(&pending, &thread);
-    if (!found) return 0;
-    struct pending_op op = *found;
-    bpf_map_delete_elem(&pending, &thread);
-    if (op.op < 2) {
-        // Socket reads and writes are network traffic, not file IO.
-        if (op.mount != 0) count_io(op.op, op.mount, ret);
+    struct pending_op *pending_op = bpf_task_storage_get(&pending, bpf_get_current_task_btf(), 0, 0);
+    if (!pending_op || !pending_op->valid) return 0;
+    pending_op->valid = 0;
+    if (pending_op->op < 2) {
+        // Socket reads and writes are network traffic, not file IO (their mount is not in mountinfo).
+        __u32 mount = mount_of_fd(pending_op->fd);
+        if (mount != 0) count_io(pending_op->op, mount, ret);
     } else {
-        count_file(op.op - 10, ret);
+        count_file(pending_op->op - 10, ret);
     }
     return 0;
 }
