@@ -19,13 +19,8 @@ struct CEEMSAPIServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_api_server")
-        logger.info("Starting ceems_api_server", metadata: ["version": "\(BuildInfo.version)"])
-        do {
-            let application = try await buildAPIApplication(configuration: options.configuration(), logger: logger)
-            try await ServiceRunner.run(application, logger: logger)
-        } catch {
-            logger.error("ceems_api_server failed", metadata: ["err": "\(error)"])
-            throw ExitCode.failure
+        try await ServiceRunner.runProgram("ceems_api_server", logger: logger) {
+            try await buildAPIApplication(configuration: options.configuration(), logger: logger)
         }
     }
 }

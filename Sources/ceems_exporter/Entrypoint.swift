@@ -23,8 +23,7 @@ struct CEEMSExporterCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_exporter")
         for warning in options.deprecationWarnings { logger.warning("\(warning)") }
-        logger.info("Starting ceems_exporter", metadata: ["version": "\(BuildInfo.version)"])
-        do {
+        try await ServiceRunner.runProgram("ceems_exporter", logger: logger) {
             let configuration = try options.configuration()
             // Started as root with --security.run-as-user: re-executed as that user with only the capabilities
             // the enabled collectors need; started unprivileged: the capability sets are trimmed to them.
@@ -33,13 +32,11 @@ struct CEEMSExporterCommand: AsyncParsableCommand {
                 try Privileges.drop(to: user, keeping: keep)
                 logger.info(
                     "Running with least privileges",
-                    metadata: ["uid": "\(getuid())", "capabilities": "\(keep.map(\.description).sorted().joined(separator: ","))"])
+                    metadata: [
+                        "uid": "\(getuid())", "capabilities": "\(keep.map(\.description).sorted().joined(separator: ","))",
+                    ])
             }
-            let application = try await buildExporterApplication(configuration: configuration, logger: logger)
-            try await ServiceRunner.run(application, logger: logger)
-        } catch {
-            logger.error("ceems_exporter failed", metadata: ["err": "\(error)"])
-            throw ExitCode.failure
+            return try await buildExporterApplication(configuration: configuration, logger: logger)
         }
     }
 }

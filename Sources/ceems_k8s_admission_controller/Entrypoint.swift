@@ -19,14 +19,9 @@ struct AdmissionControllerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_k8s_admission_controller")
-        logger.info("Starting ceems_k8s_admission_controller", metadata: ["version": "\(BuildInfo.version)"])
-        do {
-            let server = try buildAdmissionApplication(
+        try await ServiceRunner.runProgram("ceems_k8s_admission_controller", logger: logger) {
+            try buildAdmissionApplication(
                 addresses: try options.listen(), webConfigFile: options.webConfigFile, logger: logger)
-            try await ServiceRunner.run(server, logger: logger)
-        } catch {
-            logger.error("ceems_k8s_admission_controller failed", metadata: ["err": "\(error)"])
-            throw ExitCode.failure
         }
     }
 }

@@ -27,13 +27,8 @@ struct CEEMSLBCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_lb")
-        logger.info("Starting ceems_lb", metadata: ["version": "\(BuildInfo.version)"])
-        do {
-            let application = try await buildLBApplication(configuration: options.configuration(), logger: logger)
-            try await ServiceRunner.run(application, logger: logger)
-        } catch {
-            logger.error("ceems_lb failed", metadata: ["err": "\(error)"])
-            throw ExitCode.failure
+        try await ServiceRunner.runProgram("ceems_lb", logger: logger) {
+            try await buildLBApplication(configuration: options.configuration(), logger: logger)
         }
     }
 }

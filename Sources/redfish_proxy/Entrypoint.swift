@@ -19,17 +19,12 @@ struct RedfishProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = options.log.makeLogger(label: "redfish_proxy")
-        logger.info("Starting redfish_proxy", metadata: ["version": "\(BuildInfo.version)"])
-        do {
+        try await ServiceRunner.runProgram("redfish_proxy", logger: logger) {
             let config = try RedfishProxyConfig.load(
                 file: options.resolvedConfigFile, expandEnvironment: options.expandEnvironment)
-            let application = try buildRedfishProxyApplication(
+            return try buildRedfishProxyApplication(
                 config: config, addresses: try options.addresses(), webConfigFile: options.resolvedWebConfigFile,
                 logger: logger)
-            try await ServiceRunner.run(application, logger: logger)
-        } catch {
-            logger.error("redfish_proxy failed", metadata: ["err": "\(error)"])
-            throw ExitCode.failure
         }
     }
 }
