@@ -58,13 +58,17 @@ final class CountingLogHandler: LogHandler, @unchecked Sendable {
         }
         defer { RealCgroupTests.removeCgroups(created) }
         let directories = ["cpuacct", "memory", "cpuset"].map { "\(root)/\($0)/slurm/uid_0/job_\(id)/step_0" }
-        // Two CPU-bound processes on one CPU: the scheduler switches between them.
+        // A CPU-bound process and one that sleeps 2 ms at a time (its context switches do not depend on how busy
+        // the machine is), both on one CPU.
         let first = try RealCgroupTests.BusyProcess(joining: directories)
         defer { first.stop() }
-        let second = try RealCgroupTests.BusyProcess(joining: directories)
+        let second = try RealCgroupTests.BusyProcess(
+            joining: directories, script: "exec python3 -c 'import time\nwhile True: time.sleep(0.002)'")
         defer { second.stop() }
         try await first.waitUntilIn(directories[0])
         try await second.waitUntilIn(directories[0])
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(kill(second.pid, 0) == 0, "the sleeping process must be running")
 
         let logger = Logger(label: "perf-test") { _ in CountingLogHandler() }
         let collectors = try await RealCgroupTests.slurmCollectors(root: root, version: "v1", logger: logger) {
