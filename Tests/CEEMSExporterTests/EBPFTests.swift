@@ -47,7 +47,7 @@ import Glibc
         let busy = try RealCgroupTests.BusyProcess(
             joining: [busyTask],
             script: """
-                dd if=/dev/zero of=\(directory)/data bs=1M count=100 conv=fsync 2>/dev/null
+                dd if=/dev/zero of=\(directory)/data bs=1M count=100 2>/dev/null
                 python3 -c '
                 import socket, threading
                 server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
