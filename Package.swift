@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "CEEMSWeb",
             dependencies: [
-                "CEEMSCore",
+                "CEEMSCore", "CEEMSLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -107,7 +107,7 @@ let package = Package(
         .target(
             name: "CEEMSAPI",
             dependencies: [
-                "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
+                "CEEMSCore", "CEEMSLinux", "CEEMSMetrics", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -124,7 +124,7 @@ let package = Package(
         .target(
             name: "CEEMSLB",
             dependencies: [
-                "CEEMSCore", "CEEMSMetrics", "CEEMSWeb",
+                "CEEMSCore", "CEEMSLinux", "CEEMSMetrics", "CEEMSWeb",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -326,11 +326,12 @@ let package = Package(
         .testTarget(
             name: "CEEMSAPITests",
             dependencies: [
-                "CEEMSAPI", "CEEMSCLI", "CEEMSCore", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",
+                "CEEMSAPI", "CEEMSCLI", "CEEMSCore", "CEEMSLinux", "CEEMSMetrics", "CEEMSWeb", "CEEMSTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Fixtures", "Golden"],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEEMSCore
+import CEEMSLinux
 import CEEMSWeb
 import Foundation
 
@@ -81,6 +82,11 @@ public struct APIServerOptions: ParsableArguments, Sendable {
         name: .customLong("security.drop-privileges"), inversion: .prefixedNo, exclusivity: .chooseLast, help: .hidden)
     public var dropPrivileges = true
 
+    /// The `--security.*` flags as a privilege drop to complete with the server's needs.
+    public var privilegeFlags: PrivilegeDrop {
+        PrivilegeDrop(user: runAsUser, enabled: dropPrivileges, capabilityAware: !disableCapAwareness)
+    }
+
     /// The server configuration from the flags and the config file.
     public func configuration() throws -> APIServerConfiguration {
         let environment = ProcessInfo.processInfo.environment
@@ -140,5 +146,21 @@ public struct APIServerConfiguration: Sendable {
         self.listenAddresses = listenAddresses
         self.webConfigFile = webConfigFile
         self.purgeOldUnits = purgeOldUnits
+    }
+}
+
+extension APIServerConfiguration {
+    /// How the API server gives up root (api-server.md §11): to `--security.run-as-user` (`nobody` by default),
+    /// keeping cap_setuid/cap_setgid only when a SLURM cluster needs `sacct` run as root; its data (and backup)
+    /// directory and web config granted by ACLs, removed at exit.
+    public func privilegeDrop(_ flags: PrivilegeDrop) -> PrivilegeDrop {
+        var drop = flags
+        if config.clusters.contains(where: { $0.manager == "slurm" }) { drop.capabilities = [.setuid, .setgid] }
+        drop.grants.append(.init(config.server.data.path, .directory(writable: true)))
+        if !config.server.data.backupPath.isEmpty {
+            drop.grants.append(.init(config.server.data.backupPath, .directory(writable: true)))
+        }
+        if let webConfigFile, !webConfigFile.isEmpty { drop.grants.append(.init(webConfigFile, .read)) }
+        return drop
     }
 }

@@ -18,6 +18,12 @@ public struct CommandOutput: Sendable {
     public var standardError: [UInt8]
     public var exitCode: Int32
 
+    public init(standardOutput: [UInt8], standardError: [UInt8], exitCode: Int32) {
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.exitCode = exitCode
+    }
+
     public var text: String { String(decoding: standardOutput, as: UTF8.self) }
 }
 
@@ -78,6 +84,16 @@ public struct CommandRunner: Sendable {
         return output
     }
 
+    /// The path of `executable`: itself when it has a `/` (and is executable), else found on `PATH`.
+    public static func resolve(_ executable: String) throws(CommandError) -> String {
+        if executable.contains("/") {
+            guard SystemFile.isExecutable(executable) else { throw .notFound(executable) }
+            return executable
+        }
+        guard let found = lookPath(executable) else { throw .notFound(executable) }
+        return found
+    }
+
     /// Runs `executable` and returns its output whatever its exit status.
     public func runAllowingFailure(
         _ executable: String,
@@ -86,14 +102,7 @@ public struct CommandRunner: Sendable {
         credentials: Credentials? = nil,
         timeout: Duration
     ) async throws(CommandError) -> CommandOutput {
-        let resolved: String
-        if executable.contains("/") {
-            guard SystemFile.isExecutable(executable) else { throw .notFound(executable) }
-            resolved = executable
-        } else {
-            guard let found = Self.lookPath(executable) else { throw .notFound(executable) }
-            resolved = found
-        }
+        let resolved = try Self.resolve(executable)
         var options = PlatformOptions()
         // A new process group: a timeout kills the tool and its children, never the exporter.
         options.processGroupID = 0

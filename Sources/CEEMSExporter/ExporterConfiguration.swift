@@ -1,3 +1,4 @@
+import CEEMSCore
 import CEEMSLinux
 import CEEMSWeb
 
@@ -141,6 +142,27 @@ public struct ExporterConfiguration: Sendable {
 }
 
 extension ExporterConfiguration {
+    /// How the exporter gives up root (exporter.md §10): to `--security.run-as-user` (`nobody` by default when it
+    /// reads the real /proc and /sys and can reach them and its tools), keeping the enabled collectors' capabilities; the
+    /// web config and the kubelet socket granted by ACLs.
+    public func privilegeDrop(_ options: ExporterOptions) -> PrivilegeDrop {
+        var drop = PrivilegeDrop(
+            user: options.runAsUser, enabled: options.dropPrivileges, capabilityAware: !options.disableCapAwareness)
+        drop.capabilities = requiredCapabilities
+        if let webConfigFile { drop.grants.append(.init(webConfigFile, .read)) }
+        if enabledCollectors.contains(.k8s), SystemFile.exists(k8s.podResourcesSocket) {
+            drop.grants.append(.init(k8s.podResourcesSocket, .readWrite))
+        }
+        drop.requiredPaths = [fs.procfs, fs.sysfs]
+        if fs.procfs != "/proc" || fs.sysfs != "/sys" {
+            drop.keepRootUnlessNamed = "--path.procfs/--path.sysfs point at copies of the pseudo-file systems"
+        }
+        for tool in [gpu.nvidiaSMIPath, gpu.rocmSMIPath, gpu.amdSMIPath].compactMap({ $0 }) where SystemFile.exists(tool) {
+            drop.requiredPaths.append(tool)
+        }
+        return drop
+    }
+
     /// The capabilities the enabled collectors need (exporter.md §10), kept when the exporter drops to its
     /// run-as user.
     public var requiredCapabilities: Set<Capability> {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CEEMSCore
+import CEEMSLinux
 import CEEMSWeb
 import Foundation
 
@@ -47,6 +48,11 @@ public struct LBOptions: ParsableArguments, Sendable {
         name: .customLong("security.drop-privileges"), inversion: .prefixedNo, exclusivity: .chooseLast, help: .hidden)
     public var dropPrivileges = true
 
+    /// The `--security.*` flags as a privilege drop to complete with the server's needs.
+    public var privilegeFlags: PrivilegeDrop {
+        PrivilegeDrop(user: runAsUser, enabled: dropPrivileges, capabilityAware: !disableCapAwareness)
+    }
+
     /// The LB configuration from the flags and the config file.
     public func configuration() throws -> LBConfiguration {
         let environment = ProcessInfo.processInfo.environment
@@ -57,5 +63,19 @@ public struct LBOptions: ParsableArguments, Sendable {
         return LBConfiguration(
             config: config, listenAddresses: addresses,
             webConfigFile: webConfigFile ?? environment["CEEMS_LB_WEB_CONFIG_FILE"])
+    }
+}
+
+extension LBConfiguration {
+    /// How the LB gives up root (lb.md §8): to `--security.run-as-user` (`nobody` by default), with no capability;
+    /// the API server's data directory (read; SQLite's WAL index read-write) and the web config granted by ACLs,
+    /// removed at exit.
+    public func privilegeDrop(_ flags: PrivilegeDrop) -> PrivilegeDrop {
+        var drop = flags
+        if !config.dataPath.isEmpty, SystemFile.isDirectory(config.dataPath) {
+            drop.grants.append(.init(config.dataPath, .directory(writable: false)))
+        }
+        if let webConfigFile, !webConfigFile.isEmpty { drop.grants.append(.init(webConfigFile, .read)) }
+        return drop
     }
 }

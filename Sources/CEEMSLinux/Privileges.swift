@@ -43,8 +43,10 @@ public enum Privileges {
         }
     }
 
-    /// The environment variable a re-executed process finds (it then only trims its capabilities).
+    /// The environment variable a re-executed image finds (read and removed before Swift code runs).
     public static let marker = "CEEMS_PRIVILEGES_DROPPED"
+    /// The environment variable carrying the ACL grants to undo at exit across the re-execution.
+    public static let grantsVariable = "CEEMS_PRIVILEGES_ACLS"
 
     /// uid, gid and home of a user name or numeric uid.
     public static func user(_ name: String) throws(Failure) -> (uid: UInt32, gid: UInt32, home: String) {
@@ -61,40 +63,35 @@ public enum Privileges {
         return nil
     }
 
-    /// Whether this process holds `capability` in its effective set.
-    public static func effective(_ capability: Capability) -> Bool {
-        guard let status = try? SystemFile.readString("/proc/self/status"),
-            let mask = capabilities("CapEff", status: status)
-        else { return false }
-        return mask & Capability.mask([capability]) != 0
+    /// The calling thread's permitted capabilities.
+    public static var permitted: UInt64 {
+        var permitted: UInt64 = 0
+        var effective: UInt64 = 0
+        return ceems_capabilities(&permitted, &effective) == 0 ? permitted : 0
     }
 
-    /// Started as root: re-executes this program as `user`, keeping only `keep` (never returns on success).
-    /// Started unprivileged (or re-executed): trims the capability sets to `keep`.
-    public static func drop(to user: String, keeping keep: Set<Capability>) throws(Failure) {
-        let mask = Capability.mask(keep)
-        guard geteuid() == 0, getenv(marker) == nil else {
-            let status = ceems_trim_capabilities(mask)
-            if status != 0 { throw .system("capset", -status) }
-            return
-        }
-        let target = try Self.user(user)
-        var environment: [String] = []
-        var index = 0
-        while let entry = environ[index] {
-            let text = String(cString: entry)
-            if !text.hasPrefix("HOME="), !text.hasPrefix(marker + "=") { environment.append(text) }
-            index += 1
-        }
-        environment += ["HOME=" + target.home, marker + "=1"]
-        let arguments = CommandLine.arguments
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        let status = ceems_exec_as_user(target.uid, target.gid, mask, "/proc/self/exe", &argv, &envp)
-        throw .system("switching to \(user)", -status)
+    /// Whether privileged actions may use `capability`: held now, or raised by `run` when needed.
+    public static func holds(_ capability: Capability) -> Bool {
+        permitted & Capability.mask([capability]) != 0
     }
+
+    /// Whether this image runs with empty effective sets, raising capabilities around privileged actions.
+    public static var isCapabilityAware: Bool { ceems_privileges_state() == 1 }
+
+    /// Runs a privileged action (reading another user's `/proc/<pid>/environ`, opening a perf counter, loading BPF
+    /// programs, opening `/dev/ipmi0`…). With capability awareness the calling thread raises `capabilities` (all
+    /// it may hold when `nil`) into its effective set for the duration of `body` and empties it after; no other
+    /// thread ever holds an effective capability (exporter.md §10). `body` is synchronous, so it runs on this one
+    /// thread from start to end, and it must not start threads (they would inherit the raised set).
+    public static func perform<Result, Failure: Error>(
+        _ capabilities: Set<Capability>? = nil, _ body: () throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        guard isCapabilityAware else { return try body() }
+        ceems_set_effective(capabilities.map { Capability.mask($0) } ?? UInt64.max)
+        defer { ceems_set_effective(0) }
+        return try body()
+    }
+
+    /// Whether commands start as root: the process is root, or dropped keeping cap_setuid and cap_setgid.
+    public static var canStartCommandsAsRoot: Bool { geteuid() == 0 || (holds(.setuid) && holds(.setgid)) }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import CEEMSCore
+import CEEMSLinux
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 /// Runs a binary's main service until SIGTERM or SIGINT, then shuts it down gracefully (5 s at most before
@@ -23,8 +25,20 @@ public enum ServiceRunner {
         do {
             try await run(try await build(), logger: logger)
         } catch {
+            session.withLock { $0 }.restore(logger: logger)
             logger.error("\(program) failed", metadata: ["err": "\(error)"])
             throw ExitCode.failure
         }
+        session.withLock { $0 }.restore(logger: logger)
+    }
+
+    /// The ACL grants of this process's privilege drop, undone when the program ends.
+    static let session = Mutex(PrivilegeSession())
+
+    /// Called by a binary's `build` once its configuration is known: gives up root as `drop` says (re-executing
+    /// the program in place), or, in the re-executed image, records the grants to undo at exit.
+    public static func dropPrivileges(_ drop: PrivilegeDrop, logger: Logger) throws {
+        let applied = try Privileges.apply(drop, logger: logger)
+        session.withLock { $0 = applied }
     }
 }

@@ -20,7 +20,9 @@ struct CEEMSAPIServerCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_api_server")
         try await ServiceRunner.runProgram("ceems_api_server", logger: logger) {
-            try await buildAPIApplication(configuration: options.configuration(), logger: logger)
+            let configuration = try options.configuration()
+            try ServiceRunner.dropPrivileges(configuration.privilegeDrop(options.privilegeFlags), logger: logger)
+            return try await buildAPIApplication(configuration: configuration, logger: logger)
         }
     }
 }

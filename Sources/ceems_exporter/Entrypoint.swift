@@ -3,7 +3,6 @@ import CEEMSCore
 import CEEMSExporter
 import CEEMSWeb
 import CEEMSLinux
-import Glibc
 import Logging
 
 @main
@@ -25,17 +24,7 @@ struct CEEMSExporterCommand: AsyncParsableCommand {
         for warning in options.deprecationWarnings { logger.warning("\(warning)") }
         try await ServiceRunner.runProgram("ceems_exporter", logger: logger) {
             let configuration = try options.configuration()
-            // Started as root with --security.run-as-user: re-executed as that user with only the capabilities
-            // the enabled collectors need; started unprivileged: the capability sets are trimmed to them.
-            if let user = options.runAsUser, options.dropPrivileges {
-                let keep = configuration.requiredCapabilities
-                try Privileges.drop(to: user, keeping: keep)
-                logger.info(
-                    "Running with least privileges",
-                    metadata: [
-                        "uid": "\(getuid())", "capabilities": "\(keep.map(\.description).sorted().joined(separator: ","))",
-                    ])
-            }
+            try ServiceRunner.dropPrivileges(configuration.privilegeDrop(options), logger: logger)
             return try await buildExporterApplication(configuration: configuration, logger: logger)
         }
     }

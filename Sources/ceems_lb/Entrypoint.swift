@@ -28,7 +28,9 @@ struct CEEMSLBCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = options.log.makeLogger(label: "ceems_lb")
         try await ServiceRunner.runProgram("ceems_lb", logger: logger) {
-            try await buildLBApplication(configuration: options.configuration(), logger: logger)
+            let configuration = try options.configuration()
+            try ServiceRunner.dropPrivileges(configuration.privilegeDrop(options.privilegeFlags), logger: logger)
+            return try await buildLBApplication(configuration: configuration, logger: logger)
         }
     }
 }

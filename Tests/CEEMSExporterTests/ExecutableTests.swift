@@ -99,24 +99,46 @@ enum ExporterBinary {
 
     /// Started as root with `--security.run-as-user=nobody`, the slurm collector and perf software events: every
     /// thread runs as nobody with exactly cap_dac_read_search, cap_sys_ptrace and cap_perfmon (exporter.md §10).
-    @Test(.enabled(if: geteuid() == 0, "needs root"))
+    @Test(.enabled(if: RealCgroupTests.v1Writable, "needs root and writable cgroup v1 cpuacct/memory"))
     func dropsToTheRunAsUserWithOnlyTheNeededCapabilities() async throws {
         let port = 20_000 + Int(getpid() % 20_000)
-        var pid: pid_t = 0
-        let arguments = [
-            Self.binary, "--security.run-as-user=nobody", "--collector.slurm", "--collector.perf.software-events",
-            "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
-        ]
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        #expect(posix_spawn(&pid, Self.binary, nil, nil, &argv, environ) == 0)
-        defer {
-            kill(pid, SIGTERM)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+        // The web config sits in a root-only directory: the run-as user reaches it through ACLs while running.
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let webConfig = directory + "/web.yml"
+        try "basic_auth_users: {}\n".write(toFile: webConfig, atomically: false, encoding: .utf8)
+        chmod(webConfig, 0o600)
+        chmod(directory, 0o700)
+        // A root-owned SLURM job whose process carries a marker variable: only a raised cap_sys_ptrace lets the
+        // exporter, running as nobody, read that environment for the Alloy targets.
+        let id = String(870_000 + Int(getpid() % 10_000))
+        var created: [String] = []
+        for controller in ["cpuacct", "memory"] {
+            var current = RealCgroupTests.v1Root + "/" + controller
+            for part in ["slurm", "uid_0", "job_\(id)"] {
+                current += "/" + part
+                if mkdir(current, 0o755) == 0 { created.append(current) }
+            }
         }
+        defer { RealCgroupTests.removeCgroups(created) }
+        setenv("CEEMS_DROP_TEST_MARK", "1", 1)
+        let job = try RealCgroupTests.BusyProcess(
+            joining: ["cpuacct", "memory"].map { "\(RealCgroupTests.v1Root)/\($0)/slurm/uid_0/job_\(id)" },
+            script: "exec sleep 60")
+        unsetenv("CEEMS_DROP_TEST_MARK")
+        defer {
+            kill(job.pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(job.pid, &status, 0)
+        }
+        let exporter = try SpawnedProgram([
+            Self.binary, "--security.run-as-user=nobody", "--collector.slurm", "--collector.perf.software-events",
+            "--discoverer.alloy-targets", "--discoverer.alloy-targets.env-var=CEEMS_DROP_TEST_MARK",
+            "--web.config.file=\(webConfig)", "--web.listen-address=127.0.0.1:\(port)", "--log.level=warn",
+        ])
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         var served = false
+        var targets = ""
         for _ in 0..<100 where !served {
             try await Task.sleep(for: .milliseconds(100))
             if let response = try? await client.execute(
@@ -126,18 +148,38 @@ enum ExporterBinary {
                 served = text.contains(#"ceems_scrape_collector_success{collector="slurm"} 1"#)
             }
         }
+        if let response = try? await client.execute(
+            HTTPClientRequest(url: "http://127.0.0.1:\(port)/alloy-targets"), timeout: .seconds(5))
+        {
+            targets = String(decoding: try await response.bytes(), as: UTF8.self)
+        }
         try await client.shutdown()
         #expect(served, "the exporter never served the slurm collector")
-        // The same pid (re-executed in place): the process and each of its threads.
-        let expected = Capability.mask([.dacReadSearch, .sysPtrace, .perfmon])
-        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")
-        #expect(tasks.count > 1)
-        for task in tasks {
-            let status = try SystemFile.readString("/proc/\(pid)/task/\(task)/status")
+        #expect(targets.contains(#""__process_pid__":"\#(job.pid)""#), "\(targets)")
+        // The same pid (re-executed in place): the process and each of its threads hold the needed capabilities
+        // as permitted only — none effective, inheritable or ambient (raised only on the privileged thread while
+        // it runs a privileged action) — plus cap_fowner to remove the web config's ACL at exit.
+        let expected = Capability.mask([.dacReadSearch, .sysPtrace, .perfmon, .fowner])
+        let statuses = try exporter.threadStatuses()
+        #expect(statuses.count > 1)
+        for status in statuses {
             #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "\(status)")
             #expect(Privileges.capabilities("CapPrm", status: status) == expected)
-            #expect(Privileges.capabilities("CapEff", status: status) == expected)
-            #expect(Privileges.capabilities("CapInh", status: status) == expected)
+            #expect(Privileges.capabilities("CapEff", status: status) == 0)
+            #expect(Privileges.capabilities("CapInh", status: status) == 0)
+            #expect(Privileges.capabilities("CapAmb", status: status) == 0)
         }
+        // The ACL entries for nobody (uid 65534) on the directory and the file while running, gone after SIGTERM.
+        let granted = try PosixACL.read(webConfig).acl
+        #expect(granted.permissions(ofUser: 65534) == 4)
+        #expect(try PosixACL.read(directory).acl.permissions(ofUser: 65534) == 1)
+        #expect(exporter.stop() == 0)
+        #expect(try PosixACL.read(webConfig).original.attribute == nil)
+        #expect(try PosixACL.read(directory).original.attribute == nil)
+        var info = stat()
+        stat(webConfig, &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        stat(directory, &info)
+        #expect(info.st_mode & 0o777 == 0o700)
     }
 }

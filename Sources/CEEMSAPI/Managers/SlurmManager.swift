@@ -1,4 +1,5 @@
 import CEEMSCore
+import CEEMSLinux
 import Foundation
 import Logging
 
@@ -43,7 +44,7 @@ public struct SlurmManager: ResourceManager {
         self.timeout = timeout
         self.logger = logger
         self.now = now
-        if geteuid() == 0 {
+        if Privileges.canStartCommandsAsRoot {
             mode = .cap
         } else if let sudo = CommandRunner.lookPath("sudo"),
             (try? await CommandRunner().run(sudo, arguments: ["-n", sacct, "--help"], timeout: .seconds(5))) != nil
@@ -65,7 +66,10 @@ public struct SlurmManager: ResourceManager {
                 output = try await runner.runAllowingFailure(
                     CommandRunner.lookPath("sudo") ?? "sudo", arguments: ["-E", tool] + arguments, environment: env,
                     timeout: timeout)
-            case .cap, .native:
+            case .cap:
+                // Root, or dropped to the run-as user keeping cap_setuid/cap_setgid (api-server.md §11).
+                output = try await RootCommand.runAllowingFailure(tool, arguments: arguments, environment: env, timeout: timeout)
+            case .native:
                 output = try await runner.runAllowingFailure(tool, arguments: arguments, environment: env, timeout: timeout)
             }
         } catch {

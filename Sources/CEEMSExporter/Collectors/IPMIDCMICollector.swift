@@ -176,10 +176,8 @@ final class IPMIDCMICollector: Collector {
             return try await runner.run(path, arguments: arguments, timeout: .seconds(5)).text
         }
         // Dropped to the run-as user with cap_setuid/cap_setgid kept: the tool runs as root (exporter.md §10).
-        if Privileges.effective(.setuid) && Privileges.effective(.setgid) {
-            return try await runner.run(
-                path, arguments: arguments, credentials: .init(userID: 0, groupID: 0), timeout: .seconds(5)
-            ).text
+        if Privileges.canStartCommandsAsRoot {
+            return try await RootCommand.run(path, arguments: arguments, timeout: .seconds(5)).text
         }
         if let sudo = CommandRunner.lookPath("sudo") {
             if let output = try? await runner.run(sudo, arguments: ["-n", path] + arguments, timeout: .seconds(1)) {
@@ -189,9 +187,9 @@ final class IPMIDCMICollector: Collector {
         return try await runner.run(path, arguments: arguments, timeout: .seconds(5)).text
     }
 
-    /// DCMI Get Power Reading through the OpenIPMI driver, on a thread of NIO's blocking pool.
+    /// DCMI Get Power Reading through the OpenIPMI driver (opening the device is privileged).
     static func nativeReading(device: String) async throws -> IPMIPowerReading? {
-        let response: [UInt8] = try await NIOThreadPool.singleton.runIfActive {
+        let response: [UInt8] = try await PrivilegedIO.run([.dacOverride]) {
             var buffer = [UInt8](repeating: 0, count: 64)
             let request = IPMIOutputParser.dcmiPowerReadingRequest
             let count = request.withUnsafeBufferPointer { requestBytes in

@@ -43,12 +43,19 @@ final class RAPLCollector: Collector {
             throw CollectorError.noData("no powercap class at \(reader.classPath)")
         }
         if zones.isEmpty { throw CollectorError.noData("no RAPL zone under \(reader.classPath)") }
+        // energy_uj is root-only since Linux 5.10 (CVE-2020-8694): read as a privileged action.
+        let readings = Privileges.perform([.dacReadSearch]) {
+            var buffer: [UInt8] = []
+            return zones.map { zone in
+                Result { () throws(SystemFileError) -> UInt64 in try reader.energyMicrojoules(zone, buffer: &buffer) }
+            }
+        }
         var buffer: [UInt8] = []
         var firstError: SystemFileError?
-        for zone in zones {
+        for (zone, reading) in zip(zones, readings) {
             let energy: UInt64
             do {
-                energy = try reader.energyMicrojoules(zone, buffer: &buffer)
+                energy = try reading.get()
             } catch {
                 // energy_uj is root-only since Linux 5.10 (CVE-2020-8694).
                 warnings.warn(

@@ -52,13 +52,19 @@ final class AlloyTargetsEndpoint: Sendable {
 
     func gather() async -> [Target] {
         var targets: [Target] = []
-        var buffer: [UInt8] = []
         for collector in collectors {
-            for unit in await collector.currentUnits(logger: logger) {
-                for pid in collector.processes(of: unit, buffer: &buffer)
-                where keeps(pid, procfs: collector.discovery.procfs, buffer: &buffer) {
-                    targets.append(Target(id: unit.id, pid: pid, uuid: unit.uuid))
+            let units = await collector.currentUnits(logger: logger)
+            // Reading other users' environments is a privileged action (cap_sys_ptrace, cap_dac_read_search).
+            targets += Privileges.perform([.sysPtrace, .dacReadSearch]) {
+                var buffer: [UInt8] = []
+                var found: [Target] = []
+                for unit in units {
+                    for pid in collector.processes(of: unit, buffer: &buffer)
+                    where keeps(pid, procfs: collector.discovery.procfs, buffer: &buffer) {
+                        found.append(Target(id: unit.id, pid: pid, uuid: unit.uuid))
+                    }
                 }
+                return found
             }
         }
         if selfProfiler {

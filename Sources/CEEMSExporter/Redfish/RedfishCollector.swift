@@ -105,7 +105,7 @@ final class RedfishCollector: Collector {
     /// reverse-resolves it; nil when there is no IPMI device or no answer within a second.
     static func discoverBMCAddress(logger: Logger) async -> String? {
         guard SystemFile.exists("/dev/ipmi0") else { return nil }
-        let address: [UInt8]? = try? await NIOThreadPool.singleton.runIfActive {
+        let address: [UInt8]? = try? await PrivilegedIO.run([.dacOverride]) {
             for channel: UInt8 in [1, 2, 3, 8] {
                 var response = [UInt8](repeating: 0, count: 32)
                 let request: [UInt8] = [channel, 3, 0, 0]

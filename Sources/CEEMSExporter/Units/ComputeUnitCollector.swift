@@ -92,7 +92,9 @@ final class ComputeUnitCollector: Collector {
     private func identify(_ units: [ComputeUnit], logger: Logger) async -> [ComputeUnit] {
         var units = units
         if settings.manager == .libvirt, let domains {
-            let known = domains.domains(for: units.map(\.id))
+            // Domain XML files are root-only: read as a privileged action.
+            let ids = units.map(\.id)
+            let known = Privileges.perform([.dacReadSearch]) { domains.domains(for: ids) }
             for position in units.indices {
                 // A VM without domain XML keeps its instance name as uuid.
                 units[position].uuid = known[units[position].id]?.uuid ?? units[position].id
@@ -270,23 +272,30 @@ final class ComputeUnitCollector: Collector {
     private func resolveSLUIDs(_ units: [ComputeUnit], logger: Logger) async -> [ComputeUnit] {
         guard units.contains(where: { $0.id.hasPrefix(SlurmMatcher.sluidPrefix) }) else { return units }
         var result: [ComputeUnit] = []
-        var buffer: [UInt8] = []
+        // SLURM_JOB_ID of the unresolved units' processes (their users' environments: a privileged action).
+        let fromEnvironment: [String: String] = Privileges.perform([.sysPtrace, .dacReadSearch]) {
+            var found: [String: String] = [:]
+            var buffer: [UInt8] = []
+            for unit in units where unit.id.hasPrefix(SlurmMatcher.sluidPrefix) {
+                let sluid = String(unit.id.dropFirst(SlurmMatcher.sluidPrefix.count))
+                guard resolvedJobIDs.withLock({ $0[sluid] }) == nil else { continue }
+                for pid in processes(of: unit, buffer: &buffer) {
+                    guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
+                        let jobID = ProcessEnvironment.value(of: "SLURM_JOB_ID", in: buffer[..<count])
+                    else { continue }
+                    found[sluid] = jobID
+                    break
+                }
+            }
+            return found
+        }
         for var unit in units {
             guard unit.id.hasPrefix(SlurmMatcher.sluidPrefix) else {
                 result.append(unit)
                 continue
             }
             let sluid = String(unit.id.dropFirst(SlurmMatcher.sluidPrefix.count))
-            var jobID = resolvedJobIDs.withLock { $0[sluid] }
-            if jobID == nil {
-                for pid in processes(of: unit, buffer: &buffer) {
-                    guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
-                        let found = ProcessEnvironment.value(of: "SLURM_JOB_ID", in: buffer[..<count])
-                    else { continue }
-                    jobID = found
-                    break
-                }
-            }
+            var jobID = resolvedJobIDs.withLock { $0[sluid] } ?? fromEnvironment[sluid]
             if jobID == nil, let command = settings.jobIDResolver.first {
                 let arguments = Array(settings.jobIDResolver.dropFirst()) + [sluid]
                 if let output = try? await CommandRunner().run(command, arguments: arguments, timeout: .seconds(5)) {
@@ -317,25 +326,31 @@ final class ComputeUnitCollector: Collector {
             return [:]
         case .slurm(let mapper):
             let lookups = Set(mapper.jobsToLookUp(units.map(\.uuid)))
-            var found: [String: SlurmJobEnvironment] = [:]
-            var buffer: [UInt8] = []
-            for unit in units where lookups.contains(unit.uuid) {
-                var environment = SlurmJobEnvironment()
-                for pid in processes(of: unit, buffer: &buffer) {
-                    guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
-                        let parsed = SlurmJobEnvironment.parse(buffer[..<count], requireJobID: unit.uuid)
-                    else { continue }
-                    if !parsed.ordinals.isEmpty {
-                        environment = parsed
-                        break
+            // Jobs' environments belong to their users: a privileged action.
+            let found: [String: SlurmJobEnvironment] = Privileges.perform([.sysPtrace, .dacReadSearch]) {
+                var found: [String: SlurmJobEnvironment] = [:]
+                var buffer: [UInt8] = []
+                for unit in units where lookups.contains(unit.uuid) {
+                    var environment = SlurmJobEnvironment()
+                    for pid in processes(of: unit, buffer: &buffer) {
+                        guard let count = try? SystemFile.read(discovery.procfs + "/\(pid)/environ", into: &buffer),
+                            let parsed = SlurmJobEnvironment.parse(buffer[..<count], requireJobID: unit.uuid)
+                        else { continue }
+                        if !parsed.ordinals.isEmpty {
+                            environment = parsed
+                            break
+                        }
                     }
+                    found[unit.uuid] = environment
                 }
-                found[unit.uuid] = environment
+                return found
             }
             return mapper.update(current: units.map(\.uuid), found: found)
         case .libvirt(let devices):
             guard let domains else { return [:] }
-            let known = domains.domains(for: units.map(\.id))
+            // Domain XML files are root-only: read as a privileged action.
+            let ids = units.map(\.id)
+            let known = Privileges.perform([.dacReadSearch]) { domains.domains(for: ids) }
             var rows: [String: [GPUAssignment]] = [:]
             for unit in units {
                 if let domain = known[unit.id] { rows[unit.uuid] = domain.assignments(devices: devices) }

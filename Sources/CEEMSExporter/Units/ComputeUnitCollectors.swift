@@ -107,10 +107,13 @@ enum ComputeUnitCollectors {
                 deviceNames: devices)
             var subCollectors: [any UnitSubCollector] = []
             if configuration.ebpf.enabled {
+                // Loading BPF programs needs cap_bpf and cap_perfmon: a privileged action.
                 subCollectors.append(
-                    try EBPFSubCollector(
-                        options: configuration.ebpf, layout: layout, manager: manager,
-                        hostname: configuration.hostname, fs: fs, logger: logger))
+                    try Privileges.perform([.bpf, .perfmon, .sysAdmin]) {
+                        try EBPFSubCollector(
+                            options: configuration.ebpf, layout: layout, manager: manager,
+                            hostname: configuration.hostname, fs: fs, logger: logger)
+                    })
             }
             if configuration.perf.enabled && manager != .libvirt {
                 subCollectors.append(

@@ -157,13 +157,16 @@ final class PerfSubCollector: UnitSubCollector {
     }
 
     func collect(units: [ComputeUnit], collector: ComputeUnitCollector, into sink: inout MetricSink) async throws {
-        var buffer: [UInt8] = []
-        var pidsByUnit: [(String, [Int32])] = []
-        for unit in units {
-            let pids = collector.processes(of: unit, buffer: &buffer).filter { selected($0, buffer: &buffer) }
-            pidsByUnit.append((unit.uuid, pids))
+        // Reading environments and opening counters on other users' processes are privileged actions.
+        let totals = Privileges.perform([.perfmon, .sysPtrace, .dacReadSearch]) {
+            var buffer: [UInt8] = []
+            var pidsByUnit: [(String, [Int32])] = []
+            for unit in units {
+                let pids = collector.processes(of: unit, buffer: &buffer).filter { selected($0, buffer: &buffer) }
+                pidsByUnit.append((unit.uuid, pids))
+            }
+            return state.withLock { state in measure(pidsByUnit, state: &state) }
         }
-        let totals = state.withLock { state in measure(pidsByUnit, state: &state) }
         for (uuid, values) in totals {
             for (index, value) in values.sorted(by: { $0.key < $1.key }) where value > 0 {
                 sink.add(events[index].descriptor, value, [manager.rawValue, hostname, uuid])

@@ -111,9 +111,9 @@ final class RDMASubCollector: UnitSubCollector {
         for (link, on) in RDMAOutput.qpModes(output.text) {
             if on {
                 enabled.insert(link)
-            } else if link.hasPrefix("mlx"), geteuid() == 0 {
+            } else if link.hasPrefix("mlx"), Privileges.canStartCommandsAsRoot {
                 let arguments = ["statistic", "qp", "set", "link", link, "auto", "type,pid", "on"]
-                if (try? await CommandRunner().run(command, arguments: arguments, timeout: .seconds(5))) != nil {
+                if (try? await RootCommand.run(command, arguments: arguments, timeout: .seconds(5))) != nil {
                     enabled.insert(link)
                     enabledByUs.withLock { $0.append(link) }
                 }
@@ -125,7 +125,7 @@ final class RDMASubCollector: UnitSubCollector {
     /// Turns off the counters this exporter turned on.
     func shutdown() async {
         for link in enabledByUs.withLock({ $0 }) {
-            _ = try? await CommandRunner().run(
+            _ = try? await RootCommand.run(
                 command, arguments: ["statistic", "qp", "set", "link", link, "auto", "off"], timeout: .seconds(5))
         }
     }

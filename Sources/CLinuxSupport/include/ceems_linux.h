@@ -1,6 +1,10 @@
 #ifndef CEEMS_LINUX_H
 #define CEEMS_LINUX_H
 
+#ifdef __linux__
+#include <sys/xattr.h>
+#endif
+
 /// Sends one IPMI request to the BMC through the OpenIPMI driver (`/dev/ipmi0`…) and waits for the answer.
 ///
 /// Returns the number of response bytes written to `response` (the first byte is the completion code), or a
@@ -18,14 +22,37 @@ int ceems_perf_event_open(unsigned int type, unsigned long long config, int pid,
 /// Reads a counter opened by `ceems_perf_event_open`: 0, or -errno.
 int ceems_perf_read(int fd, unsigned long long *value, unsigned long long *enabled, unsigned long long *running);
 
-/// Switches every thread to `uid`/`gid` (the primary group only), keeps the capabilities of `keep` (a bit mask
-/// of CAP_* numbers) as permitted, effective, inheritable and ambient, and executes `path`: the new image starts
-/// with exactly those capabilities. Returns -errno only on failure.
-int ceems_exec_as_user(unsigned int uid, unsigned int gid, unsigned long long keep, const char *path,
-                       char *const argv[], char *const envp[]);
+/// With `switch_user`, switches every thread to `uid`/`gid` (the primary group only); then keeps the capabilities
+/// of `keep` (a bit mask of CAP_* numbers, cut to the permitted set) as permitted, inheritable and ambient, and
+/// executes `path`: the new image starts with exactly those capabilities (a constructor of this library then
+/// clears the ambient set and, with capability awareness, the effective set). Returns -errno only on failure.
+int ceems_exec_with_capabilities(int switch_user, unsigned int uid, unsigned int gid, unsigned long long keep,
+                                 const char *path, char *const argv[], char *const envp[]);
 
-/// Removes from the calling thread's permitted, effective and inheritable sets every capability not in `keep`.
-int ceems_trim_capabilities(unsigned long long keep);
+/// 0: this image was not started by `ceems_exec_with_capabilities`; 1: it was, with empty effective sets
+/// (capabilities raised around privileged actions); 2: it was, with capabilities left effective.
+int ceems_privileges_state(void);
+
+/// The calling thread's permitted and effective sets: 0, or -errno.
+int ceems_capabilities(unsigned long long *permitted, unsigned long long *effective);
+
+/// Sets the calling thread's effective set to `effective` (cut to the permitted set): 0, or -errno.
+int ceems_set_effective(unsigned long long effective);
+
+/// Whether `uid`/`gid` (no supplementary groups) may access `path` with `mode` (R_OK, W_OK, X_OK), checked in a
+/// child process: 1 yes, 0 no, -errno when the check itself failed.
+int ceems_access_as(unsigned int uid, unsigned int gid, const char *path, int mode);
+
+/// Starts `path` as root (uid and gid 0, no supplementary group; the caller holds cap_setuid and cap_setgid
+/// effective) in its own process group, stdin from /dev/null, stdout and stderr to pipes: 0, or -errno.
+int ceems_spawn_as_root(const char *path, char *const argv[], char *const envp[], int *pid_out, int *stdout_fd,
+                        int *stderr_fd);
+
+/// Reads a started command's stdout and stderr (beyond the capacities: drained, dropped) until both close or
+/// `timeout_ms` passes — then SIGTERM, 200 ms, SIGKILL to its process group — and reaps it. 0, -ETIMEDOUT, or -errno.
+int ceems_collect_output(int pid, int stdout_fd, int stderr_fd, int timeout_ms, unsigned char *out,
+                         unsigned long out_capacity, unsigned long *out_length, unsigned char *err,
+                         unsigned long err_capacity, unsigned long *err_length, int *wait_status);
 
 #include <stddef.h>
 
