@@ -65,13 +65,18 @@ int ceems_privileges_state(void) { return dropped_state; }
 
 int ceems_exec_with_capabilities(int switch_user, unsigned int uid, unsigned int gid, unsigned long long keep,
                                  const char *path, char *const argv[], char *const envp[]) {
+    // Opened before the switch: the new user needs no search permission on the directories of the program.
+    int program = open(path, O_RDONLY | O_CLOEXEC);
+    if (program < 0) return -errno;
     if (switch_user) {
-        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return -errno;
         gid_t groups[1] = {gid};
-        if (setgroups(1, groups) != 0) return -errno;
-        // glibc applies these to every thread of the process.
-        if (setresgid(gid, gid, gid) != 0) return -errno;
-        if (setresuid(uid, uid, uid) != 0) return -errno;
+        // glibc applies the set*id calls to every thread of the process.
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0 || setgroups(1, groups) != 0 || setresgid(gid, gid, gid) != 0 ||
+            setresuid(uid, uid, uid) != 0) {
+            int code = errno;
+            close(program);
+            return -code;
+        }
     }
     unsigned long long permitted, effective, inheritable;
     int status = get_capabilities(&permitted, &effective, &inheritable);
@@ -85,8 +90,10 @@ int ceems_exec_with_capabilities(int switch_user, unsigned int uid, unsigned int
             if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0) return -errno;
         }
     }
-    execve(path, argv, envp);
-    return -errno;
+    fexecve(program, argv, envp);
+    int code = errno;
+    close(program);
+    return -code;
 }
 
 int ceems_capabilities(unsigned long long *permitted, unsigned long long *effective) {
