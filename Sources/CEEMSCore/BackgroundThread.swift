@@ -29,4 +29,13 @@ public enum BackgroundThread {
         pthread_detach(thread)
         return true
     }
+
+    /// Runs a blocking call on a new thread of its own (in place if none can be created) and returns its result.
+    public static func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
+        await withCheckedContinuation { continuation in
+            if !start({ continuation.resume(returning: body()) }) {
+                continuation.resume(returning: body())
+            }
+        }
+    }
 }

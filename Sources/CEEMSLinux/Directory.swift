@@ -14,6 +14,8 @@ public struct DirectoryEntry: Sendable, Equatable {
 
     public var name: String
     public var kind: Kind
+    /// `d_ino`: on cgroup file systems, the cgroup's id.
+    public var inode: UInt64 = 0
 }
 
 /// Directory listings with `opendir`/`readdir` (swift-system has no `readdir`).
@@ -47,7 +49,7 @@ public enum Directory {
             case Int32(DT_UNKNOWN): kind = .unknown
             default: kind = .other
             }
-            result.append(DirectoryEntry(name: name, kind: kind))
+            result.append(DirectoryEntry(name: name, kind: kind, inode: UInt64(entry.pointee.d_ino)))
         }
         return result
     }

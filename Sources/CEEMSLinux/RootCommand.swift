@@ -44,7 +44,7 @@ public enum RootCommand {
         }
         let (child, stdoutFD, stderrFD) = (pid, output, errors)
         let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
-        let collected = await BlockingThread.run { () -> (Int32, [UInt8], [UInt8], Int32) in
+        let collected = await BackgroundThread.run { () -> (Int32, [UInt8], [UInt8], Int32) in
             // Uninitialised capacity: untouched pages of a large limit cost nothing.
             var result: Int32 = 0
             var status: Int32 = 0
@@ -99,31 +99,5 @@ public enum RootCommand {
         let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) } + [nil]
         defer { for pointer in pointers { free(pointer) } }
         return body(pointers)
-    }
-}
-
-/// Runs a blocking call on a new OS thread of its own (never on one of the few cooperative threads).
-public enum BlockingThread {
-    public static func run<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
-        await withCheckedContinuation { continuation in
-            let job = Job { continuation.resume(returning: body()) }
-            var thread = pthread_t()
-            let context = Unmanaged.passRetained(job).toOpaque()
-            let status = pthread_create(&thread, nil, { context in
-                let job = Unmanaged<Job>.fromOpaque(context!).takeRetainedValue()
-                job.work()
-                return nil
-            }, context)
-            if status == 0 {
-                pthread_detach(thread)
-            } else {
-                Unmanaged<Job>.fromOpaque(context).takeRetainedValue().work()
-            }
-        }
-    }
-
-    private final class Job: @unchecked Sendable {
-        let work: () -> Void
-        init(_ work: @escaping () -> Void) { self.work = work }
     }
 }

@@ -23,6 +23,9 @@ struct libbpf {
     int (*map_fd_by_name)(const struct bpf_object *, const char *);
     int (*get_next_key)(int, const void *, void *);
     int (*lookup)(int, const void *, void *);
+    int (*remove)(int, const void *);
+    int (*lookup_batch)(int, void *, void *, void *, void *, unsigned int *, const void *);
+    int (*possible_cpus)(void);
     int (*update)(int, const void *, const void *, unsigned long long);
     int (*link_destroy)(struct bpf_link *);
     void (*close)(struct bpf_object *);
@@ -75,6 +78,9 @@ struct ceems_bpf *ceems_bpf_open(const void *object, size_t size, unsigned int m
     LOOKUP(map_fd_by_name, "bpf_object__find_map_fd_by_name");
     LOOKUP(get_next_key, "bpf_map_get_next_key");
     LOOKUP(lookup, "bpf_map_lookup_elem");
+    LOOKUP(remove, "bpf_map_delete_elem");
+    LOOKUP(lookup_batch, "bpf_map_lookup_batch");
+    LOOKUP(possible_cpus, "libbpf_num_possible_cpus");
     LOOKUP(update, "bpf_map_update_elem");
     LOOKUP(link_destroy, "bpf_link__destroy");
     LOOKUP(close, "bpf_object__close");
@@ -138,6 +144,19 @@ int ceems_bpf_next_key(const struct ceems_bpf *handle, int fd, const void *key, 
 int ceems_bpf_lookup(const struct ceems_bpf *handle, int fd, const void *key, void *value) {
     return handle->api.lookup(fd, key, value) == 0 ? 0 : -errno;
 }
+
+int ceems_bpf_delete(const struct ceems_bpf *handle, int fd, const void *key) {
+    return handle->api.remove(fd, key) == 0 ? 0 : -errno;
+}
+
+int ceems_bpf_lookup_batch(const struct ceems_bpf *handle, int fd, const void *token, void *next_token, void *keys,
+                           void *values, unsigned int *count) {
+    int status = handle->api.lookup_batch(fd, (void *)token, next_token, keys, values, count, NULL);
+    if (status == 0) return 0;
+    return errno == ENOENT ? 1 : -errno;
+}
+
+int ceems_bpf_possible_cpus(const struct ceems_bpf *handle) { return handle->api.possible_cpus(); }
 
 void ceems_bpf_close(struct ceems_bpf *handle) {
     if (!handle) return;

@@ -35,7 +35,7 @@ import Glibc
         /// A shell that moves itself into `cgroups` and then runs `script`.
         init(joining cgroups: [String], script body: String) throws {
             let joins = cgroups.map { "echo $$ > '\($0)/cgroup.procs'" }.joined(separator: " && ")
-            let script = "\(joins) && \(body)"
+            let script = joins.isEmpty ? body : "\(joins) && \(body)"
             var pid: pid_t = 0
             let arguments = ["/bin/sh", "-c", script]
             var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
@@ -187,6 +187,10 @@ import Glibc
 
     @Test(.enabled(if: v2Writable, "needs root and a writable cgroup v2 mount"))
     func jobsEndingBetweenScrapesAreReportedOnceWithFinalCounters() async throws {
+        try await SharedScopeLock.v2.run { try await jobsEndingBetweenScrapes() }
+    }
+
+    func jobsEndingBetweenScrapes() async throws {
         let base = 870_000 + Int(getpid() % 10_000)
         let scope = Self.v2Root + "/system.slice/slurmstepd.scope"
         let createdSlice = access(Self.v2Root + "/system.slice", F_OK) != 0
@@ -226,5 +230,25 @@ import Glibc
         let later = await scrape(collectors)
         #expect(Self.value(later, family, uuid: longJob) == nil)
         #expect(Self.value(later, family, uuid: shortJob) == nil)
+    }
+}
+
+/// Held by the tests whose assertions depend on which jobs exist in the real cgroup v2 `slurmstepd.scope` (counts of
+/// current units), across suites that otherwise run in parallel.
+actor SharedScopeLock {
+    static let v2 = SharedScopeLock()
+    private var held = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func run<Result: Sendable>(_ body: @Sendable () async throws -> Result) async rethrows -> Result {
+        if held {
+            await withCheckedContinuation { waiting.append($0) }
+        } else {
+            held = true
+        }
+        defer {
+            if waiting.isEmpty { held = false } else { waiting.removeFirst().resume() }
+        }
+        return try await body()
     }
 }

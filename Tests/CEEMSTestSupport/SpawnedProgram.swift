@@ -38,10 +38,10 @@ public final class SpawnedProgram: @unchecked Sendable {
         return false
     }
 
-    /// `/proc/<pid>/task/<tid>/status` of each thread.
+    /// `/proc/<pid>/task/<tid>/status` of each thread (threads that end meanwhile are left out).
     public func threadStatuses() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").map {
-            try SystemFile.readString("/proc/\(pid)/task/\($0)/status")
+        try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").compactMap {
+            try? SystemFile.readString("/proc/\(pid)/task/\($0)/status")
         }
     }
 

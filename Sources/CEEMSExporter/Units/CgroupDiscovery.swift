@@ -2,6 +2,10 @@ import CEEMSCore
 import CEEMSLinux
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Walks the cgroup tree once per scrape and returns the units of one resource manager.
 struct CgroupDiscovery: Sendable {
     let layout: CgroupLayout
@@ -87,6 +91,27 @@ struct CgroupDiscovery: Sendable {
     }
 
     /// The subtree of a unit found without children (for lazy process lookups).
+    /// The cgroup ids (kernfs inode numbers) of the unit's directories and of every cgroup below them, from the
+    /// directory entries themselves (one `stat` per unit directory, none per sub-cgroup).
+    func cgroupIDs(_ unit: ComputeUnit) -> [UInt64] {
+        var ids: [UInt64] = []
+        var stack: [String] = []
+        for directory in unit.directories {
+            var info = stat()
+            guard stat(directory, &info) == 0 else { continue }
+            ids.append(UInt64(info.st_ino))
+            stack.append(directory)
+        }
+        while let directory = stack.popLast() {
+            guard let entries = try? Directory.unsortedEntries(directory) else { continue }
+            for entry in entries where entry.kind == .directory || Directory.isDirectory(entry, in: directory) {
+                ids.append(entry.inode)
+                stack.append(directory + "/" + entry.name)
+            }
+        }
+        return ids
+    }
+
     func withSubtree(_ unit: ComputeUnit) -> ComputeUnit {
         var unit = unit
         guard let top = unit.directories.first else { return unit }

@@ -51,7 +51,7 @@ final class EBPFSubCollector: UnitSubCollector {
             counter("unlink_errors_total", "Total number of unlink errors from a cgroup", fileLabels)
         ),
     ]
-    /// (packets, bytes) of ingress then egress.
+    /// (packets, bytes) of ingress, egress, then TCP retransmissions.
     static let network: [(MetricDescriptor, MetricDescriptor)] = [
         (
             counter("ingress_packets_total", "Total number of ingress packets from a cgroup", netLabels),
@@ -60,6 +60,10 @@ final class EBPFSubCollector: UnitSubCollector {
         (
             counter("egress_packets_total", "Total number of egress packets from a cgroup", netLabels),
             counter("egress_bytes_total", "Total number of egress bytes from a cgroup", netLabels)
+        ),
+        (
+            counter("retrans_packets_total", "Total number of retransmission packets from a cgroup", netLabels),
+            counter("retrans_bytes_total", "Total number of retransmission bytes from a cgroup", netLabels)
         ),
     ]
 
@@ -77,6 +81,12 @@ final class EBPFSubCollector: UnitSubCollector {
 
     let handle: Handle
     let closed = Mutex(false)
+    /// Per map, the keys of cgroups that were no unit at the last full walk.
+    let previousStrangers = Mutex<[String: Set<[UInt8]>]>([:])
+    /// The cgroup ids below each unit directory, and when all were last walked.
+    let subtrees = Mutex<(walkedAt: ContinuousClock.Instant?, ids: [String: [UInt64]])>((nil, [:]))
+    /// How long walked subtrees serve (tests shorten it).
+    let rewalkInterval = Mutex<Duration>(.seconds(30))
     let manager: ResourceManager
     let hostname: String
     let procfs: String
@@ -120,28 +130,76 @@ final class EBPFSubCollector: UnitSubCollector {
         if !wasClosed { handle.lock.withLock { _ in ceems_bpf_close(handle.pointer) } }
     }
 
-    /// Every entry of a map: key and value bytes.
-    func entries(_ map: String, keySize: Int, valueSize: Int) -> [([UInt8], [UInt8])] {
+    /// Every entry of a per-CPU map of 64-bit counters (key bytes, value bytes summed over the CPUs), among them
+    /// those of the cgroups of `units`. With `prune` (after a full walk of the units), entries of other cgroups
+    /// (ended units, system services) are deleted when they were strangers at the previous full walk too, so that
+    /// the bounded maps never fill up with them and a cgroup created since a walk keeps its first counts.
+    func entries(_ map: String, keySize: Int, valueSize: Int, units: Set<UInt64>, prune: Bool) -> [([UInt8], [UInt8])] {
         handle.lock.withLock { _ in
             guard !closed.withLock({ $0 }) else { return [] }
             let fd = ceems_bpf_map_fd(handle.pointer, map)
             guard fd >= 0 else { return [] }
+            let cpus = max(1, Int(ceems_bpf_possible_cpus(handle.pointer)))
             var result: [([UInt8], [UInt8])] = []
-            var key = [UInt8](repeating: 0, count: keySize)
-            var next = [UInt8](repeating: 0, count: keySize)
-            var value = [UInt8](repeating: 0, count: valueSize)
+            var strangers: Set<[UInt8]> = []
+            // Batches of 1 024 entries: a few system calls per map, not two per entry.
+            let batch = 1024
+            var keys = [UInt8](repeating: 0, count: keySize * batch)
+            var values = [UInt8](repeating: 0, count: valueSize * cpus * batch)
+            var token: UInt32 = 0
+            var nextToken: UInt32 = 0
             var first = true
             // Bounded: the maps hold at most 16 384 entries.
-            for _ in 0..<16_384 {
-                let status = first
-                    ? ceems_bpf_next_key(handle.pointer, fd, nil, &next)
-                    : ceems_bpf_next_key(handle.pointer, fd, key, &next)
-                guard status == 0 else { break }
+            for _ in 0..<(16_384 / batch + 1) {
+                var count = UInt32(batch)
+                let status = keys.withUnsafeMutableBytes { keyBytes in
+                    values.withUnsafeMutableBytes { valueBytes in
+                        withUnsafePointer(to: token) { tokenPointer in
+                            ceems_bpf_lookup_batch(
+                                handle.pointer, fd, first ? nil : UnsafeRawPointer(tokenPointer), &nextToken,
+                                keyBytes.baseAddress, valueBytes.baseAddress, &count)
+                        }
+                    }
+                }
+                guard status >= 0 else { break }
                 first = false
-                if ceems_bpf_lookup(handle.pointer, fd, next, &value) == 0 { result.append((next, value)) }
-                key = next
+                token = nextToken
+                for entry in 0..<Int(count) {
+                    let key = Array(keys[(entry * keySize)..<((entry + 1) * keySize)])
+                    guard units.contains(Self.u64(key, 0)) else {
+                        strangers.insert(key)
+                        continue
+                    }
+                    var total = [UInt8](repeating: 0, count: valueSize)
+                    let base = entry * valueSize * cpus
+                    for word in stride(from: 0, to: valueSize, by: 8) {
+                        var sum: UInt64 = 0
+                        for cpu in 0..<cpus { sum &+= Self.u64(values, base + cpu * valueSize + word) }
+                        for index in 0..<8 { total[word + index] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(index))) }
+                    }
+                    result.append((key, total))
+                }
+                if status == 1 { break }
             }
+            guard prune else { return result }
+            let previous = previousStrangers.withLock { seen in
+                defer { seen[map] = strangers }
+                return seen[map] ?? []
+            }
+            for stranger in strangers.intersection(previous) { _ = ceems_bpf_delete(handle.pointer, fd, stranger) }
             return result
+        }
+    }
+
+    /// The keys of a map (tests).
+    func keys(_ map: String, keySize: Int) -> [[UInt8]] {
+        handle.lock.withLock { _ in
+            let fd = ceems_bpf_map_fd(handle.pointer, map)
+            guard fd >= 0 else { return [] }
+            var keys: [[UInt8]] = []
+            var next = [UInt8](repeating: 0, count: keySize)
+            while keys.count < 16_384, ceems_bpf_next_key(handle.pointer, fd, keys.last, &next) == 0 { keys.append(next) }
+            return keys
         }
     }
 
@@ -194,21 +252,33 @@ final class EBPFSubCollector: UnitSubCollector {
     }
 
     func collect(units: [ComputeUnit], collector: ComputeUnitCollector, into sink: inout MetricSink) async throws {
-        // Cgroup id (kernfs inode of the directory) → uuid, for every directory of every unit.
+        // Cgroup id (kernfs inode of the directory) → uuid, for every directory of every unit: the unit's and every
+        // cgroup below it (steps, tasks), where processes live.
+        // Walked for a unit when it first shows and for all every 30 s (listing every cgroup directory is most of
+        // this collector's cost); stray map entries are only deleted after such a full walk, so the counts of a
+        // step created in between wait for it rather than being lost.
+        let now = ContinuousClock.now
+        let interval = rewalkInterval.withLock { $0 }
+        let fullWalk = subtrees.withLock { $0.walkedAt.map { now - $0 >= interval } ?? true }
+        let known = subtrees.withLock { $0.ids }
+        var current: [String: [UInt64]] = [:]
         var uuidByCgroup: [UInt64: String] = [:]
         for unit in units {
-            // The unit's directory and every cgroup below it (steps, tasks): processes live in the leaves.
-            for directory in collector.discovery.withSubtree(unit).directories {
-                var info = stat()
-                if stat(directory, &info) == 0 { uuidByCgroup[UInt64(info.st_ino)] = unit.uuid }
-            }
+            let top = unit.directories.first ?? unit.id
+            let ids = (fullWalk ? nil : known[top]) ?? collector.discovery.cgroupIDs(unit)
+            current[top] = ids
+            for id in ids { uuidByCgroup[id] = unit.uuid }
         }
-        guard !uuidByCgroup.isEmpty else { return }
+        subtrees.withLock { state in
+            state.ids = current
+            if fullWalk { state.walkedAt = now }
+        }
+        let unitCgroups = Set(uuidByCgroup.keys)
         let manager = manager.rawValue
         // VFS reads and writes per (uuid, mount point).
         let points = mountPoints()
         var io: [[String]: (Double, Double, Double)] = [:]
-        for (key, value) in entries("io_stats", keySize: 16, valueSize: 24) {
+        for (key, value) in entries("io_stats", keySize: 16, valueSize: 24, units: unitCgroups, prune: fullWalk) {
             guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
             // Mounts absent from mountinfo are the kernel's own (sockets, pipes): not file IO.
             guard var point = points[Self.u32(key, 8)] else { continue }
@@ -216,7 +286,8 @@ final class EBPFSubCollector: UnitSubCollector {
             if point.utf8.count > 64 { point = String(decoding: point.utf8.prefix(64), as: UTF8.self) }
             let op = Self.u32(key, 12)
             guard op < 2 else { continue }
-            let labels = [String(op), uuid, point]
+            // Ordered as the exposition orders samples (by mountpoint, then uuid): no sort at render time.
+            let labels = [String(op), point, uuid]
             let current = io[labels] ?? (0, 0, 0)
             io[labels] = (
                 current.0 + Double(Self.u64(value, 0)), current.1 + Double(Self.u64(value, 8)),
@@ -225,14 +296,14 @@ final class EBPFSubCollector: UnitSubCollector {
         }
         for (labels, (bytes, requests, errors)) in io.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             let descriptors = Self.io[Int(labels[0])!]
-            let values = [manager, hostname, labels[1], labels[2]]
+            let values = [manager, hostname, labels[2], labels[1]]
             sink.add(descriptors.0, bytes, values)
             sink.add(descriptors.1, requests, values)
             sink.add(descriptors.2, errors, values)
         }
         // Open, create, unlink per uuid.
         var files: [[String]: (Double, Double)] = [:]
-        for (key, value) in entries("file_stats", keySize: 16, valueSize: 16) {
+        for (key, value) in entries("file_stats", keySize: 16, valueSize: 16, units: unitCgroups, prune: fullWalk) {
             guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
             let op = Self.u32(key, 8)
             guard op < 3 else { continue }
@@ -247,19 +318,20 @@ final class EBPFSubCollector: UnitSubCollector {
         }
         // TCP and UDP per (uuid, proto, family).
         var network: [[String]: (Double, Double)] = [:]
-        for (key, value) in entries("net_stats", keySize: 16, valueSize: 16) {
+        for (key, value) in entries("net_stats", keySize: 16, valueSize: 16, units: unitCgroups, prune: fullWalk) {
             guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
             let proto = Self.u16(key, 8) == 0 ? "tcp" : "udp"
             let family = Self.u16(key, 10) == 10 ? "ipv6" : "ipv4"
             let direction = Self.u32(key, 12)
-            guard direction < 2 else { continue }
-            let labels = [String(direction), uuid, proto, family]
+            guard direction < 3 else { continue }
+            // Ordered as the exposition orders samples (family, proto, uuid).
+            let labels = [String(direction), family, proto, uuid]
             let current = network[labels] ?? (0, 0)
             network[labels] = (current.0 + Double(Self.u64(value, 0)), current.1 + Double(Self.u64(value, 8)))
         }
         for (labels, (packets, bytes)) in network.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
             let descriptors = Self.network[Int(labels[0])!]
-            let values = [manager, hostname, labels[1], labels[2], labels[3]]
+            let values = [manager, hostname, labels[3], labels[2], labels[1]]
             sink.add(descriptors.0, packets, values)
             sink.add(descriptors.1, bytes, values)
         }

@@ -69,6 +69,15 @@ int ceems_bpf_map_fd(const struct ceems_bpf *handle, const char *name);
 /// `bpf_map_get_next_key` (NULL `key` for the first): 0 or -errno (-ENOENT after the last).
 int ceems_bpf_next_key(const struct ceems_bpf *handle, int fd, const void *key, void *next);
 int ceems_bpf_lookup(const struct ceems_bpf *handle, int fd, const void *key, void *value);
+/// `bpf_map_lookup_batch`: up to `*count` entries from `token` (NULL: the start; hash maps use a 4-byte token)
+/// into `keys` and `values`, `*count` set to the number read: 0 (more to come from `next_token`), 1 (that was the
+/// last batch), or -errno.
+int ceems_bpf_lookup_batch(const struct ceems_bpf *handle, int fd, const void *token, void *next_token, void *keys,
+                           void *values, unsigned int *count);
+/// Deletes a map entry: 0, or -errno.
+int ceems_bpf_delete(const struct ceems_bpf *handle, int fd, const void *key);
+/// The number of possible CPUs (the values of a per-CPU map come one per possible CPU), or -errno.
+int ceems_bpf_possible_cpus(const struct ceems_bpf *handle);
 void ceems_bpf_close(struct ceems_bpf *handle);
 
 #endif
