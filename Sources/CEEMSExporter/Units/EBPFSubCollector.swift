@@ -82,7 +82,7 @@ final class EBPFSubCollector: UnitSubCollector {
     let handle: Handle
     let closed = Mutex(false)
     /// Per map, the keys of cgroups that were no unit at the last full walk.
-    let previousStrangers = Mutex<[String: Set<[UInt8]>]>([:])
+    let previousStrangers = Mutex<[String: Set<MapKey>]>([:])
     /// The cgroup ids below each unit directory, and when all were last walked.
     let subtrees = Mutex<(walkedAt: ContinuousClock.Instant?, ids: [String: [UInt64]])>((nil, [:]))
     /// How long walked subtrees serve (tests shorten it).
@@ -130,18 +130,44 @@ final class EBPFSubCollector: UnitSubCollector {
         if !wasClosed { handle.lock.withLock { _ in ceems_bpf_close(handle.pointer) } }
     }
 
-    /// Every entry of a per-CPU map of 64-bit counters (key bytes, value bytes summed over the CPUs), among them
-    /// those of the cgroups of `units`. With `prune` (after a full walk of the units), entries of other cgroups
-    /// (ended units, system services) are deleted when they were strangers at the previous full walk too, so that
-    /// the bounded maps never fill up with them and a cgroup created since a walk keeps its first counts.
-    func entries(_ map: String, keySize: Int, valueSize: Int, units: Set<UInt64>, prune: Bool) -> [([UInt8], [UInt8])] {
-        handle.lock.withLock { _ in
+    /// A map key: every map is keyed by a cgroup id and two 32-bit fields (mount and operation; operation and
+    /// padding; protocol and family packed, and direction).
+    struct MapKey: Hashable {
+        var cgroup: UInt64
+        var first: UInt32
+        var second: UInt32
+
+        var bytes: [UInt8] {
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(16)
+            for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: cgroup >> UInt64(shift))) }
+            for field in [first, second] {
+                for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: field >> UInt32(shift))) }
+            }
+            return bytes
+        }
+    }
+
+    /// An entry of a per-CPU map of up to three 64-bit counters, summed over the CPUs.
+    struct MapEntry {
+        var key: MapKey
+        var values: (UInt64, UInt64, UInt64)
+    }
+
+    /// Every entry of a per-CPU map whose cgroup is one of `units`. With `prune` (after a full walk of the units),
+    /// entries of other cgroups (ended units, system services) are deleted when they were strangers at the previous
+    /// full walk too, so that the bounded maps never fill up with them and a cgroup created since a walk keeps its
+    /// first counts.
+    func entries(_ map: String, counters: Int, units: Set<UInt64>, prune: Bool) -> [MapEntry] {
+        let keySize = 16
+        let valueSize = counters * 8
+        return handle.lock.withLock { _ in
             guard !closed.withLock({ $0 }) else { return [] }
             let fd = ceems_bpf_map_fd(handle.pointer, map)
             guard fd >= 0 else { return [] }
             let cpus = max(1, Int(ceems_bpf_possible_cpus(handle.pointer)))
-            var result: [([UInt8], [UInt8])] = []
-            var strangers: Set<[UInt8]> = []
+            var result: [MapEntry] = []
+            var strangers: Set<MapKey> = []
             // Batches of 1 024 entries: a few system calls per map, not two per entry.
             let batch = 1024
             var keys = [UInt8](repeating: 0, count: keySize * batch)
@@ -165,19 +191,20 @@ final class EBPFSubCollector: UnitSubCollector {
                 first = false
                 token = nextToken
                 for entry in 0..<Int(count) {
-                    let key = Array(keys[(entry * keySize)..<((entry + 1) * keySize)])
-                    guard units.contains(Self.u64(key, 0)) else {
+                    let offset = entry * keySize
+                    let key = MapKey(
+                        cgroup: Self.u64(keys, offset), first: Self.u32(keys, offset + 8),
+                        second: Self.u32(keys, offset + 12))
+                    guard units.contains(key.cgroup) else {
                         strangers.insert(key)
                         continue
                     }
-                    var total = [UInt8](repeating: 0, count: valueSize)
+                    var sums: [UInt64] = [0, 0, 0]
                     let base = entry * valueSize * cpus
-                    for word in stride(from: 0, to: valueSize, by: 8) {
-                        var sum: UInt64 = 0
-                        for cpu in 0..<cpus { sum &+= Self.u64(values, base + cpu * valueSize + word) }
-                        for index in 0..<8 { total[word + index] = UInt8(truncatingIfNeeded: sum >> (8 * UInt64(index))) }
+                    for counter in 0..<counters {
+                        for cpu in 0..<cpus { sums[counter] &+= Self.u64(values, base + cpu * valueSize + counter * 8) }
                     }
-                    result.append((key, total))
+                    result.append(MapEntry(key: key, values: (sums[0], sums[1], sums[2])))
                 }
                 if status == 1 { break }
             }
@@ -186,7 +213,7 @@ final class EBPFSubCollector: UnitSubCollector {
                 defer { seen[map] = strangers }
                 return seen[map] ?? []
             }
-            for stranger in strangers.intersection(previous) { _ = ceems_bpf_delete(handle.pointer, fd, stranger) }
+            for stranger in strangers.intersection(previous) { _ = ceems_bpf_delete(handle.pointer, fd, stranger.bytes) }
             return result
         }
     }
@@ -213,10 +240,6 @@ final class EBPFSubCollector: UnitSubCollector {
         var value: UInt32 = 0
         for index in 0..<4 { value |= UInt32(bytes[offset + index]) << (8 * UInt32(index)) }
         return value
-    }
-
-    static func u16(_ bytes: [UInt8], _ offset: Int) -> UInt16 {
-        UInt16(bytes[offset]) | UInt16(bytes[offset + 1]) << 8
     }
 
     /// Mount id → mount point, from `/proc/self/mountinfo`.
@@ -262,76 +285,106 @@ final class EBPFSubCollector: UnitSubCollector {
         let fullWalk = subtrees.withLock { $0.walkedAt.map { now - $0 >= interval } ?? true }
         let known = subtrees.withLock { $0.ids }
         var current: [String: [UInt64]] = [:]
-        var uuidByCgroup: [UInt64: String] = [:]
-        for unit in units {
+        var unitByCgroup: [UInt64: Int] = [:]
+        for (index, unit) in units.enumerated() {
             let top = unit.directories.first ?? unit.id
             let ids = (fullWalk ? nil : known[top]) ?? collector.discovery.cgroupIDs(unit)
             current[top] = ids
-            for id in ids { uuidByCgroup[id] = unit.uuid }
+            for id in ids { unitByCgroup[id] = index }
         }
         subtrees.withLock { state in
             state.ids = current
             if fullWalk { state.walkedAt = now }
         }
-        let unitCgroups = Set(uuidByCgroup.keys)
+        let unitCgroups = Set(unitByCgroup.keys)
         let manager = manager.rawValue
-        // VFS reads and writes per (uuid, mount point).
-        let points = mountPoints()
-        var io: [[String]: (Double, Double, Double)] = [:]
-        for (key, value) in entries("io_stats", keySize: 16, valueSize: 24, units: unitCgroups, prune: fullWalk) {
-            guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
-            // Mounts absent from mountinfo are the kernel's own (sockets, pipes): not file IO.
-            guard var point = points[Self.u32(key, 8)] else { continue }
-            if !mountFilters.isEmpty && !mountFilters.contains(where: { point.contains($0) }) { continue }
-            if point.utf8.count > 64 { point = String(decoding: point.utf8.prefix(64), as: UTF8.self) }
-            let op = Self.u32(key, 12)
-            guard op < 2 else { continue }
-            // Ordered as the exposition orders samples (by mountpoint, then uuid): no sort at render time.
-            let labels = [String(op), point, uuid]
-            let current = io[labels] ?? (0, 0, 0)
-            io[labels] = (
-                current.0 + Double(Self.u64(value, 0)), current.1 + Double(Self.u64(value, 8)),
-                current.2 + Double(Self.u64(value, 16))
+        // Aggregated on integers (unit index, mount point index, operation), labelled at the end in the order the
+        // exposition sorts samples, so that rendering finds them sorted.
+        // VFS reads and writes per (uuid, mount point); mount points cut to 64 bytes, filtered.
+        var pointNames: [String] = []
+        var pointIndex: [UInt32: Int] = [:]
+        var indexByName: [String: Int] = [:]
+        for (mount, path) in mountPoints() {
+            if !mountFilters.isEmpty && !mountFilters.contains(where: { path.contains($0) }) { continue }
+            let name = path.utf8.count > 64 ? String(decoding: path.utf8.prefix(64), as: UTF8.self) : path
+            if let index = indexByName[name] {
+                pointIndex[mount] = index
+            } else {
+                indexByName[name] = pointNames.count
+                pointIndex[mount] = pointNames.count
+                pointNames.append(name)
+            }
+        }
+        struct Triple: Hashable {
+            var operation: UInt32
+            var label: Int
+            var unit: Int
+        }
+        var io: [Triple: (Double, Double, Double)] = [:]
+        for entry in entries("io_stats", counters: 3, units: unitCgroups, prune: fullWalk) {
+            // Mounts absent from mountinfo are the kernel's own: not file IO.
+            guard let unit = unitByCgroup[entry.key.cgroup], let point = pointIndex[entry.key.first],
+                entry.key.second < 2
+            else { continue }
+            let key = Triple(operation: entry.key.second, label: point, unit: unit)
+            let current = io[key] ?? (0, 0, 0)
+            io[key] = (
+                current.0 + Double(entry.values.0), current.1 + Double(entry.values.1), current.2 + Double(entry.values.2)
             )
         }
-        for (labels, (bytes, requests, errors)) in io.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            let descriptors = Self.io[Int(labels[0])!]
-            let values = [manager, hostname, labels[2], labels[1]]
+        func uuid(_ index: Int) -> String { units[index].uuid }
+        func byteOrder(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
+        let ioOrder = io.keys.sorted {
+            if $0.operation != $1.operation { return $0.operation < $1.operation }
+            if $0.label != $1.label { return byteOrder(pointNames[$0.label], pointNames[$1.label]) }
+            return byteOrder(uuid($0.unit), uuid($1.unit))
+        }
+        for key in ioOrder {
+            let (bytes, requests, errors) = io[key]!
+            let descriptors = Self.io[Int(key.operation)]
+            let values = [manager, hostname, uuid(key.unit), pointNames[key.label]]
             sink.add(descriptors.0, bytes, values)
             sink.add(descriptors.1, requests, values)
             sink.add(descriptors.2, errors, values)
         }
         // Open, create, unlink per uuid.
-        var files: [[String]: (Double, Double)] = [:]
-        for (key, value) in entries("file_stats", keySize: 16, valueSize: 16, units: unitCgroups, prune: fullWalk) {
-            guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
-            let op = Self.u32(key, 8)
-            guard op < 3 else { continue }
-            let labels = [String(op), uuid]
-            let current = files[labels] ?? (0, 0)
-            files[labels] = (current.0 + Double(Self.u64(value, 0)), current.1 + Double(Self.u64(value, 8)))
+        var files: [Triple: (Double, Double)] = [:]
+        for entry in entries("file_stats", counters: 2, units: unitCgroups, prune: fullWalk) {
+            guard let unit = unitByCgroup[entry.key.cgroup], entry.key.first < 3 else { continue }
+            let key = Triple(operation: entry.key.first, label: 0, unit: unit)
+            let current = files[key] ?? (0, 0)
+            files[key] = (current.0 + Double(entry.values.0), current.1 + Double(entry.values.1))
         }
-        for (labels, (requests, errors)) in files.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            let descriptors = Self.files[Int(labels[0])!]
-            sink.add(descriptors.0, requests, [manager, hostname, labels[1]])
-            sink.add(descriptors.1, errors, [manager, hostname, labels[1]])
+        let fileOrder = files.keys.sorted {
+            $0.operation != $1.operation ? $0.operation < $1.operation : byteOrder(uuid($0.unit), uuid($1.unit))
         }
-        // TCP and UDP per (uuid, proto, family).
-        var network: [[String]: (Double, Double)] = [:]
-        for (key, value) in entries("net_stats", keySize: 16, valueSize: 16, units: unitCgroups, prune: fullWalk) {
-            guard let uuid = uuidByCgroup[Self.u64(key, 0)] else { continue }
-            let proto = Self.u16(key, 8) == 0 ? "tcp" : "udp"
-            let family = Self.u16(key, 10) == 10 ? "ipv6" : "ipv4"
-            let direction = Self.u32(key, 12)
-            guard direction < 3 else { continue }
-            // Ordered as the exposition orders samples (family, proto, uuid).
-            let labels = [String(direction), family, proto, uuid]
-            let current = network[labels] ?? (0, 0)
-            network[labels] = (current.0 + Double(Self.u64(value, 0)), current.1 + Double(Self.u64(value, 8)))
+        for key in fileOrder {
+            let (requests, errors) = files[key]!
+            let descriptors = Self.files[Int(key.operation)]
+            sink.add(descriptors.0, requests, [manager, hostname, uuid(key.unit)])
+            sink.add(descriptors.1, errors, [manager, hostname, uuid(key.unit)])
         }
-        for (labels, (packets, bytes)) in network.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
-            let descriptors = Self.network[Int(labels[0])!]
-            let values = [manager, hostname, labels[3], labels[2], labels[1]]
+        // TCP and UDP per (uuid, proto, family): label = family (0 ipv4, 1 ipv6) × 2 + proto (0 tcp, 1 udp).
+        var network: [Triple: (Double, Double)] = [:]
+        for entry in entries("net_stats", counters: 2, units: unitCgroups, prune: fullWalk) {
+            guard let unit = unitByCgroup[entry.key.cgroup], entry.key.second < 3 else { continue }
+            let proto = entry.key.first & 0xffff == 0 ? 0 : 1
+            let family = entry.key.first >> 16 == 10 ? 1 : 0
+            let key = Triple(operation: entry.key.second, label: family * 2 + proto, unit: unit)
+            let current = network[key] ?? (0, 0)
+            network[key] = (current.0 + Double(entry.values.0), current.1 + Double(entry.values.1))
+        }
+        let networkOrder = network.keys.sorted {
+            if $0.operation != $1.operation { return $0.operation < $1.operation }
+            if $0.label != $1.label { return $0.label < $1.label }
+            return byteOrder(uuid($0.unit), uuid($1.unit))
+        }
+        for key in networkOrder {
+            let (packets, bytes) = network[key]!
+            let descriptors = Self.network[Int(key.operation)]
+            let values = [
+                manager, hostname, uuid(key.unit), key.label % 2 == 0 ? "tcp" : "udp", key.label / 2 == 0 ? "ipv4" : "ipv6",
+            ]
             sink.add(descriptors.0, packets, values)
             sink.add(descriptors.1, bytes, values)
         }
