@@ -122,15 +122,19 @@ static __always_inline __u32 mount_id(struct file *file) {
     return BPF_CORE_READ(mount, mnt_id);
 }
 
+// The map's value for `key`, created zeroed (from `zero`) when missing; NULL when the map is full.
+static __always_inline void *lookup_or_create(void *map, const void *key, const void *zero) {
+    void *value = bpf_map_lookup_elem(map, key);
+    if (value) return value;
+    bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+    return bpf_map_lookup_elem(map, key);
+}
+
 static __always_inline void count_io(__u32 op, __u32 mount, long ret) {
     struct io_key key = {.cgroup = current_cgroup(), .mount = mount, .op = op};
-    struct io_value *value = bpf_map_lookup_elem(&io_stats, &key);
-    if (!value) {
-        struct io_value zero = {};
-        bpf_map_update_elem(&io_stats, &key, &zero, BPF_NOEXIST);
-        value = bpf_map_lookup_elem(&io_stats, &key);
-        if (!value) return;
-    }
+    struct io_value zero = {};
+    struct io_value *value = lookup_or_create(&io_stats, &key, &zero);
+    if (!value) return;
     value->requests += 1;
     if (ret > 0) value->bytes += ret;
     if (ret < 0) value->errors += 1;
@@ -138,13 +142,9 @@ static __always_inline void count_io(__u32 op, __u32 mount, long ret) {
 
 static __always_inline void count_file(__u32 op, long ret) {
     struct file_key key = {.cgroup = current_cgroup(), .op = op};
-    struct file_value *value = bpf_map_lookup_elem(&file_stats, &key);
-    if (!value) {
-        struct file_value zero = {};
-        bpf_map_update_elem(&file_stats, &key, &zero, BPF_NOEXIST);
-        value = bpf_map_lookup_elem(&file_stats, &key);
-        if (!value) return;
-    }
+    struct file_value zero = {};
+    struct file_value *value = lookup_or_create(&file_stats, &key, &zero);
+    if (!value) return;
     value->requests += 1;
     if (ret < 0) value->errors += 1;
 }
@@ -152,13 +152,9 @@ static __always_inline void count_file(__u32 op, long ret) {
 static __always_inline void count_net(__u16 proto, __u32 direction, long ret, __u16 family) {
     if (ret <= 0) return;
     struct net_key key = {.cgroup = current_cgroup(), .proto = proto, .family = family, .direction = direction};
-    struct net_value *value = bpf_map_lookup_elem(&net_stats, &key);
-    if (!value) {
-        struct net_value zero = {};
-        bpf_map_update_elem(&net_stats, &key, &zero, BPF_NOEXIST);
-        value = bpf_map_lookup_elem(&net_stats, &key);
-        if (!value) return;
-    }
+    struct net_value zero = {};
+    struct net_value *value = lookup_or_create(&net_stats, &key, &zero);
+    if (!value) return;
     value->packets += 1;
     value->bytes += ret;
 }
@@ -255,13 +251,9 @@ int BPF_PROG(tcp_retransmit, struct sock *sk, struct sk_buff *skb) {
     __u64 cgroup = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
     if (!cgroup) return 0;
     struct net_key key = {.cgroup = cgroup, .proto = 0, .family = family, .direction = 2};
-    struct net_value *value = bpf_map_lookup_elem(&net_stats, &key);
-    if (!value) {
-        struct net_value initial = {};
-        bpf_map_update_elem(&net_stats, &key, &initial, BPF_NOEXIST);
-        value = bpf_map_lookup_elem(&net_stats, &key);
-        if (!value) return 0;
-    }
+    struct net_value initial = {};
+    struct net_value *value = lookup_or_create(&net_stats, &key, &initial);
+    if (!value) return 0;
     value->packets += 1;
     value->bytes += BPF_CORE_READ(skb, len);
     return 0;
